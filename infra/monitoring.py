@@ -1,0 +1,191 @@
+"""Alarms and a dashboard over the whole pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.functions import METRICS_NAMESPACE
+from infra.settings import Settings
+
+ALARM_PERIOD = Duration.minutes(5)
+GRAPH_PERIOD = Duration.minutes(1)
+DEAD_LETTER_ALARM_THRESHOLD = 1
+"""Any dead letter means a batch was given up on: always worth a look."""
+
+PRODUCER_METRICS = ("EventsAccepted", "EventsRejected", "KinesisRecords", "PutPayloadUnits")
+ROLLUP_METRICS = ("RollupRows", "DruidTasksPushed", "EventsQuarantined", "OutboxPending")
+
+
+class Monitoring(Construct):
+    """Alarms on the signals that mean events are late, lost or refused; one dashboard."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        api: apigwv2.HttpApi,
+        stream: kinesis.Stream,
+        functions: Mapping[str, lambda_.Function],
+        dead_letters: sqs.Queue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._alarm(
+            "IteratorAge",
+            "The oldest unread stream record is older than iteratorAgeAlarmSeconds",
+            stream.metric_get_records_iterator_age_milliseconds(statistic="Maximum"),
+            settings.iterator_age_alarm_seconds * 1000,
+        )
+        self._alarm(
+            "WriteThroughputExceeded",
+            "Stream writes are being refused for lack of shard capacity",
+            stream.metric_write_provisioned_throughput_exceeded(statistic="Sum"),
+            settings.throughput_exceeded_alarm_threshold,
+        )
+        self._alarm(
+            "DeadLetters",
+            "Stream batches were given up on and sent to the dead-letter queue",
+            dead_letters.metric_approximate_number_of_messages_visible(statistic="Maximum"),
+            DEAD_LETTER_ALARM_THRESHOLD,
+        )
+        self._alarm(
+            "Api5xx",
+            "The ingest API answers with server errors",
+            api.metric_server_error(statistic="Sum"),
+            settings.api_5xx_alarm_threshold,
+        )
+        for name, function in functions.items():
+            self._alarm(
+                f"{name}Errors",
+                f"The {name.lower()} function fails",
+                function.metric_errors(statistic="Sum"),
+                settings.function_error_alarm_threshold,
+            )
+            self._alarm(
+                f"{name}Throttles",
+                f"The {name.lower()} function is throttled",
+                function.metric_throttles(statistic="Sum"),
+                settings.function_throttle_alarm_threshold,
+            )
+        if settings.alarm_topic_arn:
+            topic = sns.Topic.from_topic_arn(self, "AlarmTopic", settings.alarm_topic_arn)
+            for alarm in self.alarms:
+                alarm.add_alarm_action(actions.SnsAction(topic))
+                alarm.add_ok_action(actions.SnsAction(topic))
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        self.dashboard.add_widgets(*_api_widgets(api))
+        self.dashboard.add_widgets(*_function_widgets(functions))
+        self.dashboard.add_widgets(*_stream_widgets(stream, dead_letters))
+        self.dashboard.add_widgets(
+            _custom_metrics_widget("Producer", PRODUCER_METRICS),
+            _custom_metrics_widget("Rollup", ROLLUP_METRICS),
+            cloudwatch.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=8),
+        )
+
+    def _alarm(
+        self, name: str, description: str, metric: cloudwatch.Metric, threshold: float
+    ) -> None:
+        self.alarms.append(
+            cloudwatch.Alarm(
+                self,
+                name,
+                alarm_description=description,
+                metric=metric.with_(period=ALARM_PERIOD),
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+
+def _graph(title: str, metrics: list[cloudwatch.IMetric], width: int = 6) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(title=title, left=metrics, width=width, period=GRAPH_PERIOD)
+
+
+def _api_widgets(api: apigwv2.HttpApi) -> list[cloudwatch.IWidget]:
+    return [
+        _graph("API requests", [api.metric_count(statistic="Sum")]),
+        _graph(
+            "API latency",
+            [
+                api.metric_latency(statistic="p50", label="p50"),
+                api.metric_latency(statistic="p99", label="p99"),
+                api.metric_integration_latency(statistic="p99", label="integration p99"),
+            ],
+        ),
+        _graph("API 4xx", [api.metric_client_error(statistic="Sum")]),
+        _graph("API 5xx", [api.metric_server_error(statistic="Sum")]),
+    ]
+
+
+def _function_widgets(functions: Mapping[str, lambda_.Function]) -> list[cloudwatch.IWidget]:
+    return [
+        _graph(
+            "Lambda duration p99",
+            [fn.metric_duration(statistic="p99", label=name) for name, fn in functions.items()],
+            width=8,
+        ),
+        _graph(
+            "Lambda errors",
+            [fn.metric_errors(statistic="Sum", label=name) for name, fn in functions.items()],
+            width=8,
+        ),
+        _graph(
+            "Lambda throttles",
+            [fn.metric_throttles(statistic="Sum", label=name) for name, fn in functions.items()],
+            width=8,
+        ),
+    ]
+
+
+def _stream_widgets(stream: kinesis.Stream, dead_letters: sqs.Queue) -> list[cloudwatch.IWidget]:
+    return [
+        _graph(
+            "Stream incoming",
+            [
+                stream.metric_incoming_records(statistic="Sum", label="records"),
+                stream.metric_incoming_bytes(statistic="Sum", label="bytes"),
+            ],
+        ),
+        _graph(
+            "Stream iterator age (ms)",
+            [stream.metric_get_records_iterator_age_milliseconds(statistic="Maximum")],
+        ),
+        _graph(
+            "Stream writes refused",
+            [stream.metric_write_provisioned_throughput_exceeded(statistic="Sum")],
+        ),
+        _graph(
+            "Dead letters",
+            [dead_letters.metric_approximate_number_of_messages_visible(statistic="Maximum")],
+        ),
+    ]
+
+
+def _custom_metrics_widget(title: str, names: tuple[str, ...]) -> cloudwatch.GraphWidget:
+    """Powertools metrics by name, whatever dimensions the functions attach to them."""
+    searches: list[cloudwatch.IMetric] = [
+        cloudwatch.MathExpression(
+            expression=f'SEARCH(\'Namespace="{METRICS_NAMESPACE}" MetricName="{name}"\', '
+            f"'Sum', {int(GRAPH_PERIOD.to_seconds())})",
+            label=name,
+            using_metrics={},
+            period=GRAPH_PERIOD,
+        )
+        for name in names
+    ]
+    return _graph(f"{title} ({METRICS_NAMESPACE} metrics)", searches, width=8)

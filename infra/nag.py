@@ -1,0 +1,94 @@
+"""cdk-nag AwsSolutions checks, and each finding Riptide accepts with its reason.
+
+Every acknowledgment sits on the narrowest construct it concerns, so a new resource with the
+same weakness is still reported.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import Acknowledgment, App, CfnResource, Stack, Validations
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+from infra.functions import VPC_ACCESS_POLICY
+from infra.stack import RiptideStack
+
+XRAY_REASON = (
+    "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; "
+    "CDK adds them for active tracing."
+)
+RUNTIME_REASON = (
+    "Python 3.12 is pinned on purpose: the bundled wheels (msgspec, datasketches, numpy) are "
+    "built for CPython 3.12 and the test suite runs on 3.12."
+)
+SECRET_ROTATION_REASON = (
+    "The value is issued outside AWS (write keys handed to sites, Druid's own credentials); "
+    "operators rotate it there and update the secret."
+)
+API_AUTHORIZATION_REASON = (
+    "Clients speak the Segment HTTP Tracking API, which authenticates with a write key in "
+    "Basic auth; the producer checks it against the write-keys secret before accepting events."
+)
+DEAD_LETTER_QUEUE_REASON = (
+    "This queue is itself the dead-letter destination of the Kinesis event source mapping."
+)
+VPC_ACCESS_REASON = (
+    "Lambda needs ENI permissions to run in the operator's subnets; the AWS-managed "
+    "AWSLambdaVPCAccessExecutionRole is the documented, maintained set."
+)
+
+
+def check_with_nag(app: App, stack: RiptideStack) -> None:
+    """Runs AwsSolutions on the app at synth; unacknowledged findings make synth fail."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    acknowledge_findings(stack)
+
+
+def acknowledge_findings(stack: RiptideStack) -> None:
+    """Acknowledges the findings Riptide accepts, each on the construct it concerns."""
+    ingest, rollup = stack.ingest, stack.rollup
+    functions = (ingest.producer, rollup.consumer, rollup.reconciler)
+    for function in functions:
+        _acknowledge(function, "AwsSolutions-L1", RUNTIME_REASON)
+        _acknowledge(function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
+    for secret in (ingest.write_keys, rollup.druid_credentials):
+        _acknowledge(secret, "AwsSolutions-SMG4", SECRET_ROTATION_REASON)
+    _acknowledge(ingest.api, "AwsSolutions-APIG4", API_AUTHORIZATION_REASON)
+    _acknowledge(rollup.dead_letters, "AwsSolutions-SQS3", DEAD_LETTER_QUEUE_REASON)
+    for function in (rollup.consumer, rollup.reconciler):
+        _acknowledge(
+            function.role,
+            _objects_finding(rollup.outbox),
+            "Outbox objects are keyed by Druid task id, unknown in advance; the function owns "
+            "the whole bucket.",
+        )
+    _acknowledge(
+        rollup.consumer.role,
+        _objects_finding(rollup.quarantine),
+        "Quarantined records are keyed by shard, sequence number and time, unknown in advance; "
+        "the consumer may only put objects.",
+    )
+    if stack.rollup.placement:
+        for function in (rollup.consumer, rollup.reconciler):
+            _acknowledge(
+                function.role,
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VPC_ACCESS_POLICY}]",
+                VPC_ACCESS_REASON,
+            )
+
+
+def _objects_finding(bucket: s3.Bucket) -> str:
+    """The IAM5 finding id for a grant on every object of `bucket`."""
+    stack = Stack.of(bucket)
+    resource = cast(CfnResource, bucket.node.default_child)
+    logical_id = stack.resolve(stack.get_logical_id(resource))
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"
+
+
+def _acknowledge(scope: IConstruct | None, finding: str, reason: str) -> None:
+    if scope is None:
+        raise ValueError(f"nothing to acknowledge {finding} on")
+    Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))

@@ -1,0 +1,165 @@
+"""The rollup side: consumer and reconciler functions, their buckets, DLQ and Druid secret."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, SecretValue
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.buckets import private_bucket
+from infra.functions import FunctionOptions, VpcPlacement, riptide_function
+from infra.lambda_env import env
+from infra.settings import Settings
+
+CONSUMER_SERVICE = "riptide-consumer"
+RECONCILER_SERVICE = "riptide-reconciler"
+DLQ_RETENTION = Duration.days(14)
+
+
+class Rollup(Construct):
+    """Reads the stream, rolls events up per minute and pushes them to Druid exactly once."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        code: lambda_.Code,
+        stream: kinesis.IStream,
+        placement: VpcPlacement | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.placement = placement
+        self.access_logs = private_bucket(
+            self, "AccessLogs", expiry_days=settings.access_log_expiry_days, access_logs=None
+        )
+        self.quarantine = private_bucket(
+            self,
+            "Quarantine",
+            expiry_days=settings.quarantine_expiry_days,
+            access_logs=self.access_logs,
+        )
+        self.outbox = private_bucket(
+            self, "Outbox", expiry_days=settings.outbox_expiry_days, access_logs=self.access_logs
+        )
+        self.druid_credentials = secretsmanager.Secret(
+            self,
+            "DruidCredentials",
+            description='Druid basic auth for Riptide: {"username": ..., "password": ...}',
+            secret_string_value=SecretValue.unsafe_plain_text("{}"),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        environment = self._environment(settings)
+        self.consumer = riptide_function(
+            self,
+            "Consumer",
+            code=code,
+            options=FunctionOptions(
+                handler="consumer.handler.handler",
+                service=CONSUMER_SERVICE,
+                description="Rolls up stream events per minute and pushes them to Druid",
+                memory_mb=settings.consumer_memory_mb,
+                timeout_seconds=settings.consumer_timeout_seconds,
+                environment=environment,
+            ),
+            log_retention_days=settings.log_retention_days,
+            placement=placement,
+        )
+        self.consumer.add_event_source(self._stream_source(settings, stream))
+        self._allow_druid_secret_read(self.consumer)
+        self._allow_outbox_use(self.consumer)
+        self.consumer.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[self.quarantine.arn_for_objects("*")]
+            )
+        )
+        self.reconciler = riptide_function(
+            self,
+            "Reconciler",
+            code=code,
+            options=FunctionOptions(
+                handler="consumer.reconciler.handler",
+                service=RECONCILER_SERVICE,
+                description="Re-drives Druid tasks that failed and clears delivered ones",
+                memory_mb=settings.reconciler_memory_mb,
+                timeout_seconds=settings.reconciler_timeout_seconds,
+                environment=environment,
+            ),
+            log_retention_days=settings.log_retention_days,
+            placement=placement,
+        )
+        self._allow_druid_secret_read(self.reconciler)
+        self._allow_outbox_use(self.reconciler)
+        self.schedule = events.Rule(
+            self,
+            "ReconcilerSchedule",
+            description="Runs the Riptide reconciler",
+            schedule=events.Schedule.rate(Duration.minutes(settings.reconciler_schedule_minutes)),
+            targets=[targets.LambdaFunction(self.reconciler, retry_attempts=0)],
+        )
+
+    def _environment(self, settings: Settings) -> dict[str, str]:
+        return {
+            env.DRUID_URL: settings.druid_url,
+            env.DRUID_DATASOURCE: settings.druid_datasource,
+            env.DRUID_SECRET_ARN: self.druid_credentials.secret_arn,
+            env.QUARANTINE_BUCKET: self.quarantine.bucket_name,
+            env.OUTBOX_BUCKET: self.outbox.bucket_name,
+            env.ROLLUP_DIMENSIONS: settings.rollup_dimensions,
+            env.ROLLUP_METRICS: settings.rollup_metrics,
+            env.LATE_TOLERANCE_SECONDS: str(settings.late_tolerance_seconds),
+            env.FUTURE_TOLERANCE_SECONDS: str(settings.future_tolerance_seconds),
+        }
+
+    def _stream_source(
+        self, settings: Settings, stream: kinesis.IStream
+    ) -> sources.KinesisEventSource:
+        """Bounded retries, bisection and a DLQ, so one poison batch cannot stall a shard."""
+        window = settings.tumbling_window_seconds
+        return sources.KinesisEventSource(
+            stream,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=settings.batch_size,
+            max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
+            bisect_batch_on_error=True,
+            retry_attempts=settings.retry_attempts,
+            max_record_age=Duration.seconds(settings.max_record_age_seconds),
+            parallelization_factor=settings.parallelization_factor,
+            report_batch_item_failures=True,
+            tumbling_window=Duration.seconds(window) if window else None,
+            on_failure=sources.SqsDlq(self.dead_letters),
+        )
+
+    def _allow_druid_secret_read(self, function: lambda_.Function) -> None:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[self.druid_credentials.secret_arn],
+            )
+        )
+
+    def _allow_outbox_use(self, function: lambda_.Function) -> None:
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[self.outbox.arn_for_objects("*")],
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.outbox.bucket_arn])
+        )

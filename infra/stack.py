@@ -1,0 +1,89 @@
+"""The Riptide stack: ingest API -> Kinesis -> rollup to Druid, with monitoring."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Fn, Stack
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from infra.bundling import lambda_code
+from infra.functions import VpcPlacement
+from infra.ingest import IngestApi
+from infra.monitoring import Monitoring
+from infra.rollup import Rollup
+from infra.settings import Settings
+from infra.stream import event_stream
+
+
+class RiptideStack(Stack):
+    """Everything one Riptide deployment needs, configured by Settings."""
+
+    def __init__(self, scope: Construct, settings: Settings) -> None:
+        super().__init__(
+            scope,
+            settings.stack_name,
+            description="Riptide: behavioural events from HTTP to Kinesis to rollups in Druid",
+        )
+        code = lambda_code()
+        self.stream = event_stream(self, "Events", settings)
+        self.ingest = IngestApi(self, "Ingest", settings=settings, code=code, stream=self.stream)
+        self.rollup = Rollup(
+            self,
+            "Rollup",
+            settings=settings,
+            code=code,
+            stream=self.stream,
+            placement=self._vpc_placement(settings),
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            settings=settings,
+            api=self.ingest.api,
+            stream=self.stream,
+            functions={
+                "Producer": self.ingest.producer,
+                "Consumer": self.rollup.consumer,
+                "Reconciler": self.rollup.reconciler,
+            },
+            dead_letters=self.rollup.dead_letters,
+        )
+        self._outputs()
+
+    def _vpc_placement(self, settings: Settings) -> VpcPlacement | None:
+        """The given subnets and security group, imported without AWS lookups (synth offline)."""
+        if not settings.in_vpc:
+            return None
+        subnets = [
+            ec2.Subnet.from_subnet_id(self, f"Subnet{index}", subnet_id)
+            for index, subnet_id in enumerate(settings.vpc_subnet_ids)
+        ]
+        return VpcPlacement(
+            vpc=ec2.Vpc.from_vpc_attributes(
+                self, "DruidVpc", vpc_id=settings.vpc_id, availability_zones=Fn.get_azs()
+            ),
+            subnets=ec2.SubnetSelection(subnets=subnets),
+            security_group=ec2.SecurityGroup.from_security_group_id(
+                self, "DruidAccess", settings.vpc_security_group_id, mutable=False
+            ),
+        )
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ApiUrl": (self.ingest.stage.url, "Base URL for Segment clients (POST /v1/batch)"),
+            "WriteKeysSecretArn": (
+                self.ingest.write_keys.secret_arn,
+                'Fill with {"<write key>": "<site id>", ...}',
+            ),
+            "DruidSecretArn": (
+                self.rollup.druid_credentials.secret_arn,
+                'Fill with {"username": ..., "password": ...} (leave {} if Druid has no auth)',
+            ),
+            "StreamName": (self.stream.stream_name, "Kinesis stream of accepted events"),
+            "QuarantineBucketName": (self.rollup.quarantine.bucket_name, "Rejected records"),
+            "OutboxBucketName": (self.rollup.outbox.bucket_name, "Druid tasks not yet confirmed"),
+            "DeadLetterQueueUrl": (self.rollup.dead_letters.queue_url, "Batches given up on"),
+            "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
