@@ -1,0 +1,75 @@
+"""Every HTTP answer the producer gives, and the one place where errors become status codes.
+
+Error bodies carry `code` and `message`, the fields Segment's SDKs read and log. Answers that
+ask the client to come back (429, 503) carry Retry-After, which the SDKs honour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+from aws_lambda_powertools.event_handler import Response
+
+from riptide.ingest.events import Rejection
+from riptide.ingest.exceptions import (
+    BodyTooLargeError,
+    ConfigurationError,
+    IngestError,
+    MalformedBodyError,
+    PublishRefusedError,
+    PublishTimeoutError,
+    UnauthorizedError,
+    UnsupportedEncodingError,
+    WriteKeysUnavailableError,
+)
+
+THROTTLED_RETRY_AFTER_SECONDS = 1
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+_STATUS_BY_ERROR: dict[type[IngestError], int] = {
+    MalformedBodyError: 400,
+    UnauthorizedError: 401,
+    BodyTooLargeError: 413,
+    UnsupportedEncodingError: 415,
+    PublishRefusedError: 500,
+    ConfigurationError: 500,
+    WriteKeysUnavailableError: 503,
+    PublishTimeoutError: 503,
+}
+_JSON = "application/json"
+_encode = msgspec.json.Encoder().encode
+
+
+def status_for(error: IngestError) -> int:
+    if isinstance(error, PublishTimeoutError) and error.throttled:
+        return 429
+    return _STATUS_BY_ERROR.get(type(error), 500)
+
+
+def error_answer(error: IngestError) -> Response:
+    """{"success": false, "code": ..., "message": ...} with the error's status."""
+    status = status_for(error)
+    headers = {}
+    if status == 429:
+        headers["Retry-After"] = str(THROTTLED_RETRY_AFTER_SECONDS)
+    elif status == 503:
+        headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    body = {"success": False, "code": error.code, "message": error.message}
+    return Response(status, _JSON, _encode(body).decode(), headers)
+
+
+def events_answer(accepted: int, rejections: Sequence[Rejection]) -> Response:
+    """200 once the accepted events are in Kinesis; 400 when not a single event was acceptable."""
+    rejected = [rejection.answer() for rejection in rejections]
+    if accepted:
+        body = {"success": True, "accepted": accepted, "rejected": rejected}
+        return Response(200, _JSON, _encode(body).decode())
+    body = {
+        "success": False,
+        "code": "all_events_rejected",
+        "message": f"none of the {len(rejected)} events was accepted; see rejected",
+        "accepted": 0,
+        "rejected": rejected,
+    }
+    return Response(400, _JSON, _encode(body).decode())

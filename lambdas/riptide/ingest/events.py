@@ -1,0 +1,80 @@
+"""The per-event hot path: decode, check, enrich and serialize each event of a payload.
+
+Each event stands alone: whatever is wrong with one becomes a Rejection naming its index, and the
+events around it go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from riptide.ingest.body import decode_event
+from riptide.ingest.enrichment import Enricher
+from riptide.ingest.exceptions import InvalidEventError
+from riptide.ingest.validation import check_event, message_id_of
+
+UserRecord = tuple[str | None, bytes]
+"""(ordering key or None, the enriched event as compact JSON): what the aggregator takes."""
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One event left out, and why; `code` is the metric dimension, the rest goes to the client."""
+
+    index: int
+    message_id: str | None
+    field: str
+    reason: str
+    code: str
+
+    def answer(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "messageId": self.message_id,
+            "field": self.field,
+            "reason": self.reason,
+        }
+
+
+def prepare_events(
+    items: list[Any],
+    enricher: Enricher,
+    *,
+    max_event_bytes: int,
+    endpoint_type: str | None = None,
+    ordered: bool = False,
+) -> tuple[list[UserRecord], list[Rejection]]:
+    """User records for the accepted events and a Rejection for each other one, in input order.
+
+    With `ordered`, each record carries its ordering key: userId, else anonymousId.
+    """
+    records: list[UserRecord] = []
+    rejections: list[Rejection] = []
+    enrich = enricher.enrich
+    for index, item in enumerate(items):
+        event = None
+        try:
+            event = decode_event(item, max_event_bytes)
+            enrich(event, check_event(event, endpoint_type))
+            payload = _serialize(event)
+        except InvalidEventError as error:
+            message_id = error.message_id if event is None else message_id_of(event)
+            rejections.append(Rejection(index, message_id, error.field, error.reason, error.code))
+            continue
+        key = (event.get("userId") or event.get("anonymousId")) if ordered else None
+        records.append((key, payload))
+    return records, rejections
+
+
+def _serialize(event: dict[str, Any]) -> bytes:
+    try:
+        return _encode(event)
+    except (ValueError, TypeError, RecursionError) as error:
+        raise InvalidEventError(
+            "unencodable", "", f"the event cannot be written as JSON: {error}"
+        ) from None

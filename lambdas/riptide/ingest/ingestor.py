@@ -1,0 +1,178 @@
+"""One Tracking API request, from HTTP body to Kinesis and back to an HTTP answer.
+
+The order of the steps is deliberate: a write key in the Authorization header is checked before
+the body is read, the body is bounded before it is inflated or parsed, every event is checked on
+its own, and the answer is 200 only once Kinesis holds every accepted event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+
+from riptide.ingest.answers import error_answer, events_answer, status_for
+from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
+from riptide.ingest.config import IngestSettings, PartitionStrategy
+from riptide.ingest.enrichment import Enricher
+from riptide.ingest.events import Rejection, prepare_events
+from riptide.ingest.exceptions import (
+    BodyTooLargeError,
+    IngestError,
+    InvalidEventError,
+    MalformedBodyError,
+    PublishError,
+)
+from riptide.ingest.publisher import (
+    CONNECT_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    KinesisPublisher,
+    PublishReport,
+)
+from riptide.ingest.request import IngestRequest
+from riptide.ingest.telemetry import IngestTelemetry
+from riptide.ingest.validation import parse_time
+from riptide.ingest.write_keys import WriteKeyRegistry, write_key_from_header
+from riptide.kpl import Aggregator, OrderedKeys, SpreadKeys
+from riptide.retry import Deadline
+
+API_GATEWAY_TIMEOUT_SECONDS = 30.0
+"""API Gateway gives up on an integration after 30 s, whatever the Lambda timeout."""
+
+ANSWER_MARGIN_SECONDS = 1.0
+"""Time kept back to build and return the answer after the last PutRecords call."""
+
+
+def publish_budget_seconds(remaining_seconds: float) -> float:
+    """How long PutRecords retries may go on: the call in flight must end before anyone gives up."""
+    ends_in = min(remaining_seconds, API_GATEWAY_TIMEOUT_SECONDS)
+    return ends_in - ANSWER_MARGIN_SECONDS - CONNECT_TIMEOUT_SECONDS - READ_TIMEOUT_SECONDS
+
+
+def build_aggregator(settings: IngestSettings) -> Aggregator:
+    if settings.partition_strategy == PartitionStrategy.USER:
+        return Aggregator(OrderedKeys(buckets=settings.partition_buckets))
+    return Aggregator(SpreadKeys())
+
+
+class Ingestor:
+    """Takes Tracking API requests for one stream; build once per Lambda container."""
+
+    def __init__(
+        self,
+        settings: IngestSettings,
+        write_keys: WriteKeyRegistry,
+        publisher: KinesisPublisher,
+        telemetry: IngestTelemetry,
+        logger: Logger,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._write_keys = write_keys
+        self._publisher = publisher
+        self._telemetry = telemetry
+        self._logger = logger
+        self._clock = clock
+        self._monotonic = monotonic
+        self._aggregator = build_aggregator(settings)
+        self._ordered = settings.partition_strategy == PartitionStrategy.USER
+
+    def handle(self, request: IngestRequest, remaining_seconds: float) -> Response:
+        """The HTTP answer to one request; never raises for anything the client sent."""
+        try:
+            accepted, rejections = self._ingest(request, remaining_seconds)
+        except IngestError as error:
+            self._report_failure(error)
+            return error_answer(error)
+        if rejections:
+            self._telemetry.rejected(rejections)
+            self._logger.info(
+                "events rejected",
+                extra={"accepted": accepted, "rejected": [r.answer() for r in rejections[:20]]},
+            )
+        self._telemetry.accepted(accepted)
+        return events_answer(accepted, rejections)
+
+    def _ingest(
+        self, request: IngestRequest, remaining_seconds: float
+    ) -> tuple[int, list[Rejection]]:
+        settings = self._settings
+        received_at = self._clock()
+        deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
+        header_key = write_key_from_header(request.authorization)
+        site = self._write_keys.site_for(header_key) if header_key is not None else None
+        body_limit = settings.max_batch_bytes if request.is_batch else settings.max_event_bytes
+        data = read_body(
+            request.body, request.is_base64_encoded, request.content_encoding, body_limit
+        )
+        if request.is_batch:
+            payload = parse_batch(data)
+        else:
+            payload = parse_single(data, settings.max_event_bytes)
+        if site is None:
+            site = self._write_keys.site_for(payload.write_key)
+        self._check_count(payload)
+        enricher = Enricher(
+            site=site,
+            received_at=received_at,
+            source_ip=request.source_ip,
+            truncate_ip=settings.truncate_ip,
+            batch_context=_batch_context(payload),
+            batch_sent_at=_batch_sent_at(payload),
+        )
+        user_records, rejections = prepare_events(
+            payload.events,
+            enricher,
+            max_event_bytes=settings.max_event_bytes,
+            endpoint_type=None if request.is_batch else request.endpoint,
+            ordered=self._ordered,
+        )
+        if user_records:
+            report = PublishReport()
+            try:
+                self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
+            finally:
+                self._telemetry.published(report)
+        return len(user_records), rejections
+
+    def _check_count(self, payload: Payload) -> None:
+        count = len(payload.events)
+        if count == 0:
+            raise MalformedBodyError('"batch" is empty; send at least one event')
+        limit = self._settings.max_batch_events
+        if count > limit:
+            raise BodyTooLargeError(f"the batch has {count:,} events; the limit is {limit:,}")
+
+    def _report_failure(self, error: IngestError) -> None:
+        self._telemetry.request_rejected(error.code)
+        status = status_for(error)
+        written = error.events_written if isinstance(error, PublishError) else 0
+        if written:
+            self._telemetry.possibly_duplicated(written)
+            self._logger.warning(
+                "answered with an error after some events were written; the retry duplicates them",
+                extra={"status": status, "events_possibly_duplicated": written},
+            )
+        if status >= 500:
+            self._logger.error(error.message, extra={"status": status, "code": error.code})
+        else:
+            self._logger.info(error.message, extra={"status": status, "code": error.code})
+
+
+def _batch_context(payload: Payload) -> dict[str, Any] | None:
+    context = payload.context
+    if context is None or isinstance(context, dict):
+        return context
+    raise MalformedBodyError("context must be an object")
+
+
+def _batch_sent_at(payload: Payload) -> datetime | None:
+    try:
+        return parse_time(payload.sent_at, "sentAt")
+    except InvalidEventError as error:
+        raise MalformedBodyError(f"sentAt: {error.reason}") from None

@@ -1,0 +1,67 @@
+"""The producer's CloudWatch metrics (EMF, namespace Riptide), named in one place.
+
+- EventsAccepted; EventsRejected, in all and by the dimension reason (the rule broken).
+- RequestsRejected: requests refused whole, in all and by reason (the error code).
+- KinesisRecords, PutPayloadUnits, PutRetries, and Bytes written to Kinesis (keys included).
+- EventsPossiblyDuplicated: events already in Kinesis when the request was answered with an
+  error, so the client's retry sends them again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from riptide.ingest.events import Rejection
+from riptide.ingest.publisher import PublishReport
+
+NAMESPACE = "Riptide"
+
+
+class IngestTelemetry:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def accepted(self, count: int) -> None:
+        self._metrics.add_metric("EventsAccepted", MetricUnit.Count, count)
+
+    def rejected(self, rejections: Iterable[Rejection]) -> None:
+        by_reason = Counter(rejection.code for rejection in rejections)
+        self._metrics.add_metric("EventsRejected", MetricUnit.Count, by_reason.total())
+        for code, count in by_reason.items():
+            self._by_reason("EventsRejected", code, count)
+
+    def request_rejected(self, code: str) -> None:
+        self._metrics.add_metric("RequestsRejected", MetricUnit.Count, 1)
+        self._by_reason("RequestsRejected", code, 1)
+
+    def published(self, report: PublishReport) -> None:
+        add = self._metrics.add_metric
+        add("KinesisRecords", MetricUnit.Count, report.records_written)
+        add("PutPayloadUnits", MetricUnit.Count, report.payload_units)
+        add("PutRetries", MetricUnit.Count, report.retries)
+        add("Bytes", MetricUnit.Bytes, report.bytes_written)
+
+    def possibly_duplicated(self, count: int) -> None:
+        self._metrics.add_metric("EventsPossiblyDuplicated", MetricUnit.Count, count)
+
+    def _by_reason(self, name: str, reason: str, count: int) -> None:
+        with single_metric(
+            name,
+            MetricUnit.Count,
+            count,
+            namespace=self._metrics.provider.namespace,
+            default_dimensions=self._dimensions(),
+        ) as metric:
+            metric.add_dimension("reason", reason)
+
+    def _dimensions(self) -> dict[str, str]:
+        """The dimensions every metric of this function carries (the service, when named)."""
+        provider = self._metrics.provider
+        dimensions = dict(provider.dimension_set)
+        if provider.service:
+            dimensions.setdefault("service", provider.service)
+        return dimensions
