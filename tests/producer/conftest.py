@@ -60,7 +60,7 @@ class Producer:
 
     def send(self, event: dict[str, Any]) -> Answer:
         """One payload 2.0 event through the Lambda handler."""
-        response = handler.lambda_handler(event, self.context)
+        response = handler.handler(event, self.context)
         body = json.loads(response["body"]) if response.get("body") else None
         return Answer(response["statusCode"], body, response["headers"])
 

@@ -81,7 +81,7 @@ def test_a_misconfigured_function_answers_500_naming_the_variable(monkeypatch):
     monkeypatch.setenv(env.WRITE_KEYS_SECRET_ARN, "k")
     handler.ingestor.cache_clear()
     try:
-        response = handler.lambda_handler(http_event("/v1/batch", {"batch": []}), LambdaContext())
+        response = handler.handler(http_event("/v1/batch", {"batch": []}), LambdaContext())
     finally:
         handler.ingestor.cache_clear()
 
@@ -99,7 +99,7 @@ def test_the_function_wires_itself_from_the_environment(kinesis, secrets, monkey
     monkeypatch.setenv(env.WRITE_KEYS_SECRET_ARN, SECRET)
     handler.ingestor.cache_clear()
     try:
-        response = handler.lambda_handler(
+        response = handler.handler(
             http_event("/v1/batch", {"batch": [track(1), track(2)]}), LambdaContext()
         )
     finally:
