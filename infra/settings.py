@@ -194,7 +194,7 @@ class Settings:
         check=_http_url, allowed="http(s) URL",
     )  # fmt: skip
     druid_datasource: str = setting(
-        "druidDatasource", "riptide_events", "Druid datasource the rollups are appended to.",
+        "druidDatasource", "events_1m", "Druid datasource the rollups are appended to.",
         check=_matches(r"[A-Za-z0-9_.\-]{1,255}", "letters, digits, '_', '.' or '-'"),
     )  # fmt: skip
     rollup_dimensions: str = setting(
