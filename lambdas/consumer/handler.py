@@ -1,0 +1,49 @@
+"""Consumer Lambda: Kinesis batches in, per-minute rollups delivered to Druid exactly once.
+
+Thin by design: it parses the event, gives the shard consumer a time budget, and returns the
+failure report (plus the window state when the event source mapping uses tumbling windows).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from riptide.delivery import KinesisBatch, Outbox, ShardConsumer
+from riptide.delivery.runtime import DeliverySettings, aws_client, druid_client
+from riptide.quarantine import Quarantine
+from riptide.retry import Deadline
+from riptide.rollup import RollupSchema, TimePolicy
+
+DEADLINE_MARGIN_SECONDS = 3.0
+"""Time kept back from Druid retries to store state and answer Lambda before the timeout."""
+
+logger = Logger()
+metrics = Metrics(namespace="Riptide")
+tracer = Tracer()
+
+
+@functools.cache
+def shard_consumer() -> ShardConsumer:
+    settings = DeliverySettings.from_env()
+    s3 = aws_client("s3")
+    return ShardConsumer(
+        datasource=settings.datasource,
+        schema=RollupSchema.from_settings(settings.dimensions_json, settings.metrics_json),
+        policy=TimePolicy.from_env(),
+        druid=druid_client(settings),
+        outbox=Outbox(s3, settings.outbox_bucket, settings.datasource),
+        quarantine=Quarantine(s3, settings.required_quarantine_bucket()),
+        metrics=metrics,
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    batch = KinesisBatch.from_event(event)
+    budget = context.get_remaining_time_in_millis() / 1000 - DEADLINE_MARGIN_SECONDS
+    return shard_consumer().consume(batch, Deadline(max(budget, 0.0))).response()

@@ -1,0 +1,31 @@
+"""Exactly-once delivery of rollups to Druid: outbox, task ids, window state, reconciliation."""
+
+from riptide.delivery.batch import KinesisBatch, ShardRecord, Window
+from riptide.delivery.consumer import (
+    DEFAULT_MAX_DELIVERY_STATE_BYTES,
+    ConsumeResult,
+    ShardConsumer,
+)
+from riptide.delivery.outbox import Covering, Outbox, OutboxEntry
+from riptide.delivery.positions import Coverage, Position, delivery_task_id, redrive_task_id
+from riptide.delivery.reconcile import ReconcileReport, reconcile
+from riptide.delivery.window import WindowState
+
+__all__ = [
+    "DEFAULT_MAX_DELIVERY_STATE_BYTES",
+    "ConsumeResult",
+    "Coverage",
+    "Covering",
+    "KinesisBatch",
+    "Outbox",
+    "OutboxEntry",
+    "Position",
+    "ReconcileReport",
+    "ShardConsumer",
+    "ShardRecord",
+    "Window",
+    "WindowState",
+    "delivery_task_id",
+    "reconcile",
+    "redrive_task_id",
+]

@@ -1,0 +1,337 @@
+"""One shard's batch: de-aggregate, roll up, side-line bad input, deliver to Druid exactly once.
+
+Order matters for "no loss, no double count":
+1. Look up the outbox for what is already delivered (or being delivered) in this span of the
+   shard. Those records are skipped; their pending entries are resubmitted under their recorded
+   ids, which Druid answers with "already exists" when it holds them.
+2. Roll up the rest, collecting bad records for quarantine. A rollup is cut into a delivery at
+   the end of the invocation (no window), at the window's final invoke, or as soon as it nears
+   the state size limit, so every task payload stays small.
+3. Store the quarantine object, then for each delivery write its outbox entry and only then
+   submit its task. A failure anywhere in 3 fails the whole batch from its first record, and
+   the retry meets the outbox entries written so far in step 1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from botocore.exceptions import BotoCoreError, ClientError
+
+from riptide.delivery.batch import KinesisBatch, ShardRecord
+from riptide.delivery.outbox import Covering, Outbox, OutboxEntry
+from riptide.delivery.positions import Coverage, Position, delivery_task_id
+from riptide.delivery.window import WindowState
+from riptide.druid import (
+    DruidClient,
+    DruidUnavailableError,
+    SubmitOutcome,
+    TaskState,
+    build_index_task,
+)
+from riptide.kpl import CorruptRecordError, deaggregate
+from riptide.quarantine import (
+    Quarantine,
+    QuarantinedRecord,
+    QuarantineReason,
+    QuarantineWriteError,
+)
+from riptide.retry import Deadline
+from riptide.rollup import InvalidEventError, LateEventError, Rollup, RollupSchema, TimePolicy
+
+logger = Logger(child=True)
+
+DEFAULT_MAX_DELIVERY_STATE_BYTES = 600_000
+"""A rollup whose state reaches this size is delivered at once: far under Lambda's 1 MB window
+state cap, and a task payload in the hundreds of KB."""
+
+RETRY_LATER = (DruidUnavailableError, QuarantineWriteError, BotoCoreError, ClientError)
+"""Failures that a later redelivery of the same records can get past."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumeResult:
+    """What the handler returns: the failure report and, in a window, the state to carry."""
+
+    failed_from: str | None
+    state: dict[str, Any] | None
+
+    def response(self) -> dict[str, Any]:
+        failures = [] if self.failed_from is None else [{"itemIdentifier": self.failed_from}]
+        response: dict[str, Any] = {"batchItemFailures": failures}
+        if self.state is not None:
+            response["state"] = self.state
+        return response
+
+
+@dataclass(slots=True)
+class _Delivery:
+    rollup: Rollup
+    coverage: Coverage
+
+
+@dataclass(slots=True)
+class _Plan:
+    deliveries: list[_Delivery] = field(default_factory=list)
+    carried: WindowState = field(default_factory=WindowState)
+    quarantined: list[QuarantinedRecord] = field(default_factory=list)
+    events_in: int = 0
+
+
+class ShardConsumer:
+    def __init__(
+        self,
+        *,
+        datasource: str,
+        schema: RollupSchema,
+        policy: TimePolicy,
+        druid: DruidClient,
+        outbox: Outbox,
+        quarantine: Quarantine,
+        metrics: Metrics,
+        max_delivery_state_bytes: int = DEFAULT_MAX_DELIVERY_STATE_BYTES,
+    ) -> None:
+        self._datasource = datasource
+        self._schema = schema
+        self._policy = policy
+        self._druid = druid
+        self._outbox = outbox
+        self._quarantine = quarantine
+        self._metrics = metrics
+        self._max_state_bytes = max_delivery_state_bytes
+
+    def consume(self, batch: KinesisBatch, deadline: Deadline) -> ConsumeResult:
+        windowed = batch.window is not None
+        incoming = WindowState.from_json(batch.state) if windowed else WindowState()
+        span = _span(batch, incoming)
+        if span is None:
+            return ConsumeResult(failed_from=None, state={} if windowed else None)
+        first_sequence_number = batch.records[0].sequence_number if batch.records else None
+        try:
+            covering = self._outbox.covering(batch.shard_id, span)
+            plan = self._plan(batch, incoming, covering)
+            if plan.quarantined:
+                self._store_quarantine(batch, plan.quarantined)
+            for entry in covering.pending:
+                self._submit(entry, deadline)
+            for delivery in plan.deliveries:
+                self._deliver(batch.shard_id, delivery, deadline)
+        except RETRY_LATER as error:
+            logger.warning(
+                "Batch not delivered; Lambda will redeliver it",
+                extra={
+                    "shard_id": batch.shard_id,
+                    "first_sequence_number": first_sequence_number,
+                    "error": str(error),
+                },
+            )
+            self._metrics.add_metric(name="BatchesDeferred", unit=MetricUnit.Count, value=1)
+            return ConsumeResult(
+                failed_from=first_sequence_number, state=batch.state if windowed else None
+            )
+        self._metrics.add_metric(name="EventsIn", unit=MetricUnit.Count, value=plan.events_in)
+        return ConsumeResult(failed_from=None, state=plan.carried.to_json() if windowed else None)
+
+    def _plan(self, batch: KinesisBatch, incoming: WindowState, covering: Covering) -> _Plan:
+        plan = _Plan()
+        rollup, coverage = self._restore(incoming, covering)
+        watch = _StateSizeWatch(self._max_state_bytes)
+        for record in batch.records:
+            sequence = record.sequence
+            if coverage is not None and sequence <= coverage.last.sequence:
+                continue
+            if covering.covers(sequence):
+                if coverage is not None:
+                    plan.deliveries.append(_Delivery(rollup, coverage))
+                    rollup, coverage = self._new_rollup(), None
+                continue
+            events_before = plan.events_in
+            last = self._add_record(rollup, record, plan)
+            coverage = (
+                Coverage(Position(sequence), last)
+                if coverage is None
+                else coverage.extended_to(last)
+            )
+            if watch.reached(rollup, plan.events_in - events_before):
+                plan.deliveries.append(_Delivery(rollup, coverage))
+                rollup, coverage = self._new_rollup(), None
+                watch = _StateSizeWatch(self._max_state_bytes)
+        window_open = batch.window is not None and not batch.window.closes
+        if coverage is not None and window_open:
+            plan.carried = WindowState(coverage, rollup.to_state())
+        elif coverage is not None:
+            plan.deliveries.append(_Delivery(rollup, coverage))
+        return plan
+
+    def _restore(self, incoming: WindowState, covering: Covering) -> tuple[Rollup, Coverage | None]:
+        """The window's partial rollup, unless an outbox entry already holds it.
+
+        An entry is always cut from a whole rollup state, so a state that overlaps an entry is
+        entirely inside it (this happens when a failed final invoke is retried with its old
+        state): rolling it up again would count it twice.
+        """
+        if incoming.coverage is None:
+            return self._new_rollup(), None
+        if any(incoming.coverage.overlaps(done) for done in covering.coverages()):
+            logger.info(
+                "Window state already delivered; starting afresh",
+                extra={
+                    "first": incoming.coverage.first.to_json(),
+                    "last": incoming.coverage.last.to_json(),
+                },
+            )
+            return self._new_rollup(), None
+        rollup = Rollup.from_state(self._schema, self._policy, incoming.rollup_state or {})
+        return rollup, incoming.coverage
+
+    def _add_record(self, rollup: Rollup, record: ShardRecord, plan: _Plan) -> Position:
+        """Roll up one Kinesis record's user records; the position of its last one."""
+        try:
+            payloads = deaggregate(record.data)
+        except CorruptRecordError as error:
+            plan.quarantined.append(
+                QuarantinedRecord(
+                    record.sequence_number,
+                    None,
+                    QuarantineReason.CORRUPT_RECORD,
+                    error.for_sequence_number(record.sequence_number).args[0],
+                    record.data,
+                )
+            )
+            return Position(record.sequence)
+        for index, payload in enumerate(payloads):
+            try:
+                rollup.add(payload, record.arrived_at)
+            except InvalidEventError as error:
+                reason = (
+                    QuarantineReason.LATE_EVENT
+                    if isinstance(error, LateEventError)
+                    else QuarantineReason.INVALID_EVENT
+                )
+                plan.quarantined.append(
+                    QuarantinedRecord(record.sequence_number, index, reason, error.reason, payload)
+                )
+        plan.events_in += len(payloads)
+        return Position(record.sequence, max(len(payloads) - 1, 0))
+
+    def _store_quarantine(self, batch: KinesisBatch, records: list[QuarantinedRecord]) -> None:
+        key = self._quarantine.write(batch.shard_id, batch.records[0].sequence_number, records)
+        counts: dict[QuarantineReason, int] = {}
+        for record in records:
+            counts[record.reason] = counts.get(record.reason, 0) + 1
+        for reason, count in counts.items():
+            with single_metric(
+                name="EventsQuarantined",
+                unit=MetricUnit.Count,
+                value=count,
+                namespace=self._metrics.namespace,
+            ) as metric:
+                metric.add_dimension(name="reason", value=reason.value)
+        logger.info("Quarantined bad records", extra={"key": key, "records": len(records)})
+
+    def _deliver(self, shard_id: str, delivery: _Delivery, deadline: Deadline) -> None:
+        rollup = delivery.rollup
+        if len(rollup) == 0:
+            return
+        task_id = delivery_task_id(self._datasource, shard_id, delivery.coverage)
+        task = build_index_task(
+            task_id=task_id,
+            datasource=self._datasource,
+            rows_ndjson=rollup.to_ndjson(),
+            intervals=rollup.intervals(),
+            dimensions=self._schema.druid_dimensions(),
+            metrics_spec=self._schema.druid_metrics_spec(),
+        )
+        entry = OutboxEntry(
+            shard_id=shard_id,
+            coverage=delivery.coverage,
+            original_task_id=task_id,
+            task_id=task_id,
+            task=task,
+            events=rollup.event_count,
+            created_at=time.time(),
+        )
+        self._outbox.record(entry)
+        self._submit(entry, deadline)
+        counters = rollup.counters
+        self._metrics.add_metric(name="RollupRows", unit=MetricUnit.Count, value=len(rollup))
+        self._metrics.add_metric(
+            name="EventsLate", unit=MetricUnit.Count, value=counters.get("late_accepted", 0)
+        )
+        self._metrics.add_metric(
+            name="EventsClamped", unit=MetricUnit.Count, value=counters.get("future_clamped", 0)
+        )
+
+    def _submit(self, entry: OutboxEntry, deadline: Deadline) -> None:
+        """Hand the entry's task to Druid; "already exists" means an earlier try got through."""
+        started = time.monotonic()
+        outcome = self._druid.submit_task(entry.task, deadline)
+        self._metrics.add_metric(
+            name="DruidLatency",
+            unit=MetricUnit.Milliseconds,
+            value=(time.monotonic() - started) * 1000,
+        )
+        if outcome is SubmitOutcome.SUBMITTED:
+            self._metrics.add_metric(name="DruidTasksPushed", unit=MetricUnit.Count, value=1)
+            return
+        self._metrics.add_metric(name="DruidDuplicatesSeen", unit=MetricUnit.Count, value=1)
+        status = self._druid.task_status(entry.task_id, deadline)
+        if status is not None and status.state is TaskState.FAILED:
+            logger.warning(
+                "Delivered task failed in Druid; the reconciler re-drives it",
+                extra={"task_id": entry.task_id, "druid_error": status.error},
+            )
+        else:
+            logger.info(
+                "Task already in Druid",
+                extra={"task_id": entry.task_id, "state": status and status.state.value},
+            )
+
+    def _new_rollup(self) -> Rollup:
+        return Rollup(self._schema, self._policy)
+
+
+class _StateSizeWatch:
+    """Says when a rollup's state reaches the limit, measuring it only when it could have.
+
+    Measuring costs an encoding of the whole state, so it runs only once the events added since
+    the last measure, at twice the growth per event seen over the last interval (but never
+    less than a floor), could have used up half the remaining headroom. Measures are cheap
+    and rare while the state is small and close in near the limit; Lambda's 1 MB cap leaves
+    400 KB for a misjudged rate.
+    """
+
+    FIRST_GUESS_BYTES_PER_EVENT = 1024.0
+    FLOOR_BYTES_PER_EVENT = 64.0
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._size = 0
+        self._bytes_per_event = self.FIRST_GUESS_BYTES_PER_EVENT
+        self._events = 0
+
+    def reached(self, rollup: Rollup, added_events: int) -> bool:
+        self._events += added_events
+        if 2 * self._events * self._bytes_per_event < (self._limit - self._size) / 2:
+            return False
+        size = rollup.state_size()
+        if self._events:
+            self._bytes_per_event = max(
+                (size - self._size) / self._events, self.FLOOR_BYTES_PER_EVENT
+            )
+        self._size, self._events = size, 0
+        return size >= self._limit
+
+
+def _span(batch: KinesisBatch, incoming: WindowState) -> Coverage | None:
+    """From the earliest to the latest record the invocation touches, state included."""
+    sequences = [record.sequence for record in batch.records]
+    if incoming.coverage is not None:
+        sequences += [incoming.coverage.first.sequence, incoming.coverage.last.sequence]
+    if not sequences:
+        return None
+    return Coverage(Position(min(sequences)), Position(max(sequences)))

@@ -1,0 +1,269 @@
+"""FaultInjectingDruid: a stand-in for Druid's task and compaction HTTP API, for fault injection.
+
+Real Druid lives in tests/integration. This stub exists for what a real Druid cannot do on
+demand: answer 429/500/503 or 401 when told, accept a task and then stall past the client's
+read timeout, end tasks FAILED, forget tasks. It keeps tasks by id (answering a duplicate id
+with Druid's real 400 body), drops rows outside a task's intervals as Druid does, and sums
+what SUCCESS tasks carry so tests can compare Druid's totals with the input.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+TASK_PATH = "/druid/indexer/v1/task"
+COMPACTION_PATH = "/druid/coordinator/v1/config/compaction"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted answer. `accept` stores a submitted task before answering (after `delay`)."""
+
+    status: int = 503
+    body: bytes = b""
+    delay: float = 0.0
+    accept: bool = False
+
+
+@dataclass
+class StoredTask:
+    task: dict[str, Any]
+    state: str = "SUCCESS"
+    error: str | None = None
+
+
+@dataclass
+class _Script:
+    submit: deque[Fault] = field(default_factory=deque)
+    status: deque[Fault] = field(default_factory=deque)
+    end_states: deque[str] = field(default_factory=deque)
+
+
+class FaultInjectingDruid:
+    def __init__(
+        self,
+        *,
+        duplicate_style: str = "druid37",
+        credentials: tuple[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
+        self.duplicate_style = duplicate_style
+        self.credentials = credentials
+        self.tasks: dict[str, StoredTask] = {}
+        self.submissions: list[str] = []
+        self.compaction: dict[str, dict[str, Any]] = {}
+        self._script = _Script()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{self._scheme}://{host}:{port}"
+
+    def __enter__(self) -> FaultInjectingDruid:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # Scripting
+    def script_submit(self, *faults: Fault) -> None:
+        """The next submissions get these answers, in order, then normal service resumes."""
+        self._script.submit.extend(faults)
+
+    def script_status(self, *faults: Fault) -> None:
+        self._script.status.extend(faults)
+
+    def heal(self) -> None:
+        """Drop every scripted answer not given yet."""
+        with self._lock:
+            self._script.submit.clear()
+            self._script.status.clear()
+
+    def end_next_tasks(self, *states: str) -> None:
+        """The next accepted tasks end in these states (FAILED, RUNNING) instead of SUCCESS."""
+        self._script.end_states.extend(states)
+
+    def finish(self, task_id: str, state: str = "SUCCESS") -> None:
+        self.tasks[task_id].state = state
+
+    def forget(self, task_id: str) -> None:
+        """Druid loses the task (its records were cleaned up): status answers 404 from now on."""
+        del self.tasks[task_id]
+
+    # What Druid holds
+    def totals(self) -> dict[str, float]:
+        """Every longSum/doubleSum metric summed over the rows of SUCCESS tasks, in intervals."""
+        sums: dict[str, float] = {}
+        for stored in self.tasks.values():
+            if stored.state != "SUCCESS":
+                continue
+            for name, value in _task_sums(stored.task).items():
+                sums[name] = sums.get(name, 0) + value
+        return sums
+
+    def successful_task_ids(self) -> list[str]:
+        return sorted(tid for tid, stored in self.tasks.items() if stored.state == "SUCCESS")
+
+    # Request handling (called from server threads)
+    def _submit(self, task: dict[str, Any]) -> tuple[int, bytes, float]:
+        task_id = task.get("id") or f"index_parallel_{len(self.submissions)}"
+        with self._lock:
+            self.submissions.append(task_id)
+            fault = self._script.submit.popleft() if self._script.submit else None
+            if fault is not None and not fault.accept:
+                return fault.status, fault.body, fault.delay
+            if task_id in self.tasks:
+                return 400, self._already_exists(task_id), 0.0
+            state = self._script.end_states.popleft() if self._script.end_states else "SUCCESS"
+            error = "scripted failure" if state == "FAILED" else None
+            self.tasks[task_id] = StoredTask(task, state, error)
+        body = json.dumps({"task": task_id}).encode()
+        if fault is not None:
+            return fault.status, body if fault.status == 200 else fault.body, fault.delay
+        return 200, body, 0.0
+
+    def _status(self, task_id: str) -> tuple[int, bytes, float]:
+        with self._lock:
+            fault = self._script.status.popleft() if self._script.status else None
+            if fault is not None:
+                return fault.status, fault.body, fault.delay
+            stored = self.tasks.get(task_id)
+        if stored is None:
+            return 404, f"Cannot find any task with id: [{task_id}]".encode(), 0.0
+        status = {"id": task_id, "statusCode": stored.state, "status": stored.state}
+        if stored.error:
+            status["errorMsg"] = stored.error
+        return 200, json.dumps({"task": task_id, "status": status}).encode(), 0.0
+
+    def _already_exists(self, task_id: str) -> bytes:
+        """The 400 body of a duplicate id: as Druid 37 answers (checked against a real one),
+        as Druid 27 and older did, or in the errorCode shape of Druid's DruidException."""
+        if self.duplicate_style == "druid37":
+            return json.dumps({"error": f"Task [{task_id}] already exists."}).encode()
+        if self.duplicate_style == "druid27":
+            return json.dumps({"error": f"Task[{task_id}] already exists!"}).encode()
+        return json.dumps(
+            {
+                "error": "druidException",
+                "errorCode": "entryAlreadyExists",
+                "persona": "USER",
+                "category": "INVALID_INPUT",
+                "errorMessage": f"Task[{task_id}] already exists",
+                "context": {},
+            }
+        ).encode()
+
+    def _authorized(self, header: str | None) -> bool:
+        if self.credentials is None:
+            return True
+        expected = base64.b64encode(":".join(self.credentials).encode()).decode()
+        return header == f"Basic {expected}"
+
+
+def _handler_for(druid: FaultInjectingDruid) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if not self._auth_ok():
+                return
+            if self.path == TASK_PATH:
+                self._answer(*druid._submit(json.loads(body)))
+            elif self.path == COMPACTION_PATH:
+                config = json.loads(body)
+                druid.compaction[config["dataSource"]] = config
+                self._answer(200, b"", 0.0)
+            else:
+                self._answer(404, b"", 0.0)
+
+        def do_GET(self) -> None:
+            if not self._auth_ok():
+                return
+            if self.path.startswith(TASK_PATH + "/") and self.path.endswith("/status"):
+                task_id = unquote(self.path[len(TASK_PATH) + 1 : -len("/status")])
+                self._answer(*druid._status(task_id))
+            elif self.path.startswith(COMPACTION_PATH + "/"):
+                config = druid.compaction.get(unquote(self.path[len(COMPACTION_PATH) + 1 :]))
+                if config is None:
+                    self._answer(404, b"", 0.0)
+                else:
+                    self._answer(200, json.dumps({**config, "taskPriority": 25}).encode(), 0.0)
+            else:
+                self._answer(404, b"", 0.0)
+
+        def _auth_ok(self) -> bool:
+            if druid._authorized(self.headers.get("Authorization")):
+                return True
+            self._answer(401, b"Unauthorized", 0.0)
+            return False
+
+        def _answer(self, status: int, body: bytes, delay: float) -> None:
+            if delay:
+                time.sleep(delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
+
+
+def _task_sums(task: dict[str, Any]) -> dict[str, float]:
+    schema = task["spec"]["dataSchema"]
+    summed = {
+        metric["name"]: metric["fieldName"]
+        for metric in schema["metricsSpec"]
+        if metric["type"] in ("longSum", "doubleSum")
+    }
+    intervals = [_interval(text) for text in schema["granularitySpec"]["intervals"]]
+    sums = dict.fromkeys(summed, 0.0)
+    for line in _lines(task["spec"]["ioConfig"]["inputSource"]["data"]):
+        row = json.loads(line)
+        ts = _instant(row[schema["timestampSpec"]["column"]])
+        if not any(start <= ts < end for start, end in intervals):
+            continue
+        for name, field_name in summed.items():
+            sums[name] += row.get(field_name) or 0
+    return sums
+
+
+def _lines(data: str) -> Iterable[str]:
+    return (line for line in data.splitlines() if line.strip())
+
+
+def _interval(text: str) -> tuple[datetime, datetime]:
+    start, end = text.split("/")
+    return _instant(start), _instant(end)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

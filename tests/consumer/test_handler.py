@@ -1,0 +1,210 @@
+"""The consumer handler, Kinesis event in, what Druid and the buckets hold out."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+
+import boto3
+import consumer.handler
+import pytest
+from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
+from riptide import env
+from riptide.delivery import KinesisBatch
+from riptide.delivery.runtime import SettingsError
+from riptide.druid import DruidRequestError
+
+from tests.consumer.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
+from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
+from tests.consumer.kinesis_events import (
+    LambdaContext,
+    kinesis_event,
+    segment_event,
+    shard_records,
+)
+
+SHORT_BUDGET = LambdaContext(remaining_millis=3_900)
+"""0.9 s for Druid after the handler's margin: room for a few 0.3 s attempts."""
+
+
+def orders(count: int, revenue: float = 2.5, minute: int = 0) -> list[bytes]:
+    return [segment_event(user_id=f"u{i}", revenue=revenue, minute=minute) for i in range(count)]
+
+
+def test_batch_is_rolled_up_and_delivered_as_one_task(druid: FaultInjectingDruid, aws: Buckets):
+    records = shard_records(0, [orders(3), orders(2, minute=1)])
+
+    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert druid.totals() == {"events": 5, "revenue": 12.5, "quantity": 0}
+    (task_id,) = druid.tasks
+    first, last = records[0].sequence_number, records[-1].sequence_number
+    assert task_id == f"riptide_{DATASOURCE}_shardId-000000000000_{first}.0_{last}.1"
+    task = druid.tasks[task_id].task
+    assert task["spec"]["dataSchema"]["granularitySpec"] == {
+        "segmentGranularity": "HOUR",
+        "queryGranularity": "MINUTE",
+        "rollup": True,
+        "intervals": ["2026-11-27T10:00:00Z/2026-11-27T10:02:00Z"],
+    }
+    assert task["spec"]["ioConfig"]["appendToExisting"] is True
+    assert len(aws.pending()) == 1
+
+
+def test_redelivered_batch_is_recognised_not_counted_twice(druid: FaultInjectingDruid):
+    event = kinesis_event(shard_records(0, [orders(4)]))
+
+    consumer.handler.handler(event, LambdaContext())
+    response = consumer.handler.handler(event, LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert len(druid.submissions) == 2
+    assert len(druid.tasks) == 1
+    assert druid.totals()["events"] == 4
+
+
+def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
+    druid: FaultInjectingDruid, aws: Buckets, monkeypatch: pytest.MonkeyPatch
+):
+    configure(monkeypatch, druid.url, **{env.LATE_TOLERANCE_SECONDS: "3600"})
+    late = json.dumps(
+        {
+            "type": "track",
+            "event": "x",
+            "userId": "u",
+            "site": "shop",
+            "timestamp": "2026-11-27T08:00:00Z",
+            "receivedAt": "2026-11-27T10:00:00Z",
+        }
+    ).encode()
+    good, to_corrupt, mixed = shard_records(
+        0, [orders(2), orders(2), [orders(1)[0], b"{not json", late]]
+    )
+    corrupt = replace(to_corrupt, data=to_corrupt.data[:-1] + bytes([to_corrupt.data[-1] ^ 1]))
+    records = [good, corrupt, mixed]
+
+    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert druid.totals()["events"] == 3
+    quarantined = {
+        (line["sequenceNumber"], line["subSequenceNumber"]): line for line in aws.quarantined()
+    }
+    assert {key: line["reason"] for key, line in quarantined.items()} == {
+        (corrupt.sequence_number, None): "corrupt_record",
+        (mixed.sequence_number, 1): "invalid_event",
+        (mixed.sequence_number, 2): "late_event",
+    }
+    assert base64.b64decode(quarantined[(corrupt.sequence_number, None)]["data"]) == corrupt.data
+    assert base64.b64decode(quarantined[(mixed.sequence_number, 1)]["data"]) == b"{not json"
+    assert "corrupt KPL aggregate" in quarantined[(corrupt.sequence_number, None)]["detail"]
+    assert "late tolerance" in quarantined[(mixed.sequence_number, 2)]["detail"]
+    (key,) = aws.keys(QUARANTINE_BUCKET)
+    assert key.endswith(f"/shard=shardId-000000000000/{good.sequence_number}.ndjson")
+
+
+def test_batch_fails_when_quarantine_cannot_be_written(druid: FaultInjectingDruid, aws: Buckets):
+    aws.s3.delete_bucket(Bucket=QUARANTINE_BUCKET)
+    records = shard_records(0, [orders(1), [b"{broken"]])
+
+    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[0].sequence_number}]}
+    assert druid.tasks == {}
+
+
+def test_unavailable_druid_fails_the_batch_from_its_first_record(druid: FaultInjectingDruid):
+    druid.script_submit(*[Fault(503)] * 50)
+    records = shard_records(0, [orders(2), orders(2)])
+
+    response = consumer.handler.handler(kinesis_event(records), SHORT_BUDGET)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[0].sequence_number}]}
+    assert druid.tasks == {}
+    assert len(druid.submissions) >= 2
+
+
+def test_accepted_push_whose_answer_was_lost_is_not_repeated_after_a_shifted_retry(
+    druid: FaultInjectingDruid,
+):
+    records = shard_records(0, [orders(1), orders(2), orders(3), orders(4)])
+    druid.script_submit(Fault(200, delay=0.5, accept=True), *[Fault(503)] * 50)
+
+    failed = consumer.handler.handler(kinesis_event(records[:2]), SHORT_BUDGET)
+    assert failed["batchItemFailures"] == [{"itemIdentifier": records[0].sequence_number}]
+    assert len(druid.tasks) == 1  # Druid holds it, the consumer could not know
+
+    druid.heal()
+    retried = consumer.handler.handler(kinesis_event(records), LambdaContext())
+
+    assert retried == {"batchItemFailures": []}
+    assert druid.totals()["events"] == 10
+    assert len(druid.tasks) == 2
+
+
+def test_spec_rejection_raises_with_druids_own_words(druid: FaultInjectingDruid):
+    message = "Cannot construct instance of `IndexTask`, problem: intervals must not be empty"
+    druid.script_submit(
+        Fault(
+            400,
+            json.dumps(
+                {"error": "druidException", "errorCode": "invalidInput", "errorMessage": message}
+            ).encode(),
+        )
+    )
+
+    with pytest.raises(DruidRequestError) as raised:
+        consumer.handler.handler(kinesis_event(shard_records(0, [orders(1)])), LambdaContext())
+
+    assert raised.value.status == 400
+    assert raised.value.druid_message == message
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("style", ["druid37", "druid27", "error_code"])
+def test_every_already_exists_body_means_delivered(aws: Buckets, monkeypatch, style: str):
+    with FaultInjectingDruid(duplicate_style=style) as stub:
+        configure(monkeypatch, stub.url)
+        event = kinesis_event(shard_records(0, [orders(2)]))
+        consumer.handler.handler(event, LambdaContext())
+        response = consumer.handler.handler(event, LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert stub.totals()["events"] == 2
+
+
+def test_druid_user_comes_from_secrets_manager(aws: Buckets, monkeypatch: pytest.MonkeyPatch):
+    secret = boto3.client("secretsmanager").create_secret(
+        Name="riptide/druid", SecretString=json.dumps({"username": "riptide", "password": "pw"})
+    )
+    with FaultInjectingDruid(credentials=("riptide", "pw")) as stub:
+        configure(monkeypatch, stub.url, **{env.DRUID_SECRET_ARN: secret["ARN"]})
+
+        response = consumer.handler.handler(
+            kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
+        )
+
+    assert response == {"batchItemFailures": []}
+    assert stub.totals()["events"] == 2
+
+
+def test_missing_setting_is_named(druid: FaultInjectingDruid, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv(env.OUTBOX_BUCKET)
+    consumer.handler.shard_consumer.cache_clear()
+
+    with pytest.raises(SettingsError, match="OUTBOX_BUCKET: required, but not set"):
+        consumer.handler.handler(kinesis_event(shard_records(0, [orders(1)])), LambdaContext())
+
+
+def test_powertools_event_class_and_plain_records_are_read_alike():
+    records = shard_records(5, [[segment_event()]], aggregate=False)
+    raw = kinesis_event(records, window=("a", "b"), state={}, final=True)
+
+    from_class = KinesisBatch.from_event(KinesisStreamEvent(raw))
+
+    assert from_class == KinesisBatch.from_event(raw)
+    assert from_class.shard_id == "shardId-000000000005"
+    assert from_class.records[0].data == segment_event()
+    assert from_class.window is not None and from_class.window.closes

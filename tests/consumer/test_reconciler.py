@@ -1,0 +1,114 @@
+"""The reconciler follows outbox tasks until Druid reports SUCCESS, re-driving failed ones."""
+
+from __future__ import annotations
+
+import json
+
+import consumer.handler
+import consumer.reconciler
+import pytest
+
+from tests.consumer.conftest import OUTBOX_BUCKET, Buckets
+from tests.consumer.fault_injecting_druid import FaultInjectingDruid
+from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records
+
+
+def deliver(events: int, shard: int = 0) -> dict:
+    orders = [segment_event(user_id=f"u{i}", revenue=1.0) for i in range(events)]
+    return consumer.handler.handler(kinesis_event(shard_records(shard, [orders])), LambdaContext())
+
+
+def reconcile() -> dict:
+    return consumer.reconciler.handler({}, LambdaContext(function_name="riptide-reconciler"))
+
+
+def test_successful_tasks_leave_the_outbox_but_stay_covered(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    deliver(3)
+
+    report = reconcile()
+
+    assert report["succeeded"] == 1
+    assert aws.pending() == []
+    (marker,) = aws.keys(OUTBOX_BUCKET, "done/")
+    assert marker.startswith("done/events_1m/shardId-000000000000/")
+    deliver(3)  # a late redelivery of the same records
+    assert druid.totals()["events"] == 3
+
+
+def test_failed_task_is_redriven_under_a_derived_id_until_it_succeeds(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    druid.end_next_tasks("FAILED", "FAILED")
+    deliver(4)
+    (original,) = druid.tasks
+    assert druid.totals() == {}
+
+    first = reconcile()
+    second = reconcile()
+    third = reconcile()
+
+    assert (first["redriven"], second["redriven"], third["succeeded"]) == (1, 1, 1)
+    assert druid.successful_task_ids() == [f"{original}_redrive2"]
+    assert druid.totals()["events"] == 4
+    assert aws.pending() == []
+
+
+def test_running_tasks_are_left_alone_and_reported(druid: FaultInjectingDruid, aws: Buckets):
+    druid.end_next_tasks("RUNNING")
+    deliver(2)
+
+    report = reconcile()
+
+    assert (report["running"], report["still_pending"]) == (1, 1)
+    assert len(aws.pending()) == 1
+    (task_id,) = druid.tasks
+    druid.finish(task_id)
+    assert reconcile()["succeeded"] == 1
+
+
+def test_task_unknown_to_druid_is_resubmitted_under_its_own_id(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    deliver(5)
+    (task_id,) = druid.tasks
+    druid.forget(task_id)
+
+    report = reconcile()
+
+    assert report["resubmitted"] == 1
+    assert list(druid.tasks) == [task_id]
+    assert druid.totals()["events"] == 5
+
+
+def test_consumer_meeting_a_redriven_entry_resubmits_its_current_id(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    druid.end_next_tasks("FAILED")
+    deliver(2)
+    reconcile()
+
+    deliver(2)  # redelivery after the re-drive
+
+    assert druid.totals()["events"] == 2
+    assert len(druid.tasks) == 2
+
+
+def test_reconciler_publishes_outbox_metrics(
+    druid: FaultInjectingDruid, aws: Buckets, capsys: pytest.CaptureFixture[str]
+):
+    druid.end_next_tasks("FAILED", "RUNNING")
+    deliver(2, shard=0)
+    deliver(3, shard=1)
+    capsys.readouterr()
+
+    reconcile()
+
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    (blob,) = [line for line in emitted if "OutboxPending" in line]
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Riptide"
+    assert (blob["OutboxPending"], blob["TasksRedriven"]) == ([2.0], [1.0])
+    assert blob["OutboxOldestAgeSeconds"][0] >= 0

@@ -1,0 +1,163 @@
+"""Tumbling windows: the partial rollup rides in `state`; one task per shard per window."""
+
+from __future__ import annotations
+
+import itertools
+
+import boto3
+import consumer.handler
+from aws_lambda_powertools import Metrics
+from riptide.delivery import Outbox, ShardConsumer
+from riptide.delivery.batch import KinesisBatch
+from riptide.druid import DruidClient
+from riptide.quarantine import Quarantine
+from riptide.retry import Deadline
+from riptide.rollup import Rollup, RollupSchema, TimePolicy
+
+from tests.consumer.conftest import DATASOURCE, OUTBOX_BUCKET, QUARANTINE_BUCKET, Buckets
+from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
+from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records
+
+WINDOW = ("2026-11-27T10:00:00Z", "2026-11-27T10:01:00Z")
+
+
+def orders(count: int, minute: int = 0) -> list[bytes]:
+    return [segment_event(user_id=f"u{i}", revenue=1.5, minute=minute) for i in range(count)]
+
+
+def test_window_carries_state_and_delivers_once_at_its_final_invoke(druid: FaultInjectingDruid):
+    records = shard_records(3, [orders(2), orders(3), orders(4, minute=2)])
+
+    first = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+    second = consumer.handler.handler(
+        kinesis_event(records[1:2], window=WINDOW, state=first["state"]), LambdaContext()
+    )
+    assert druid.tasks == {}
+    assert first["batchItemFailures"] == second["batchItemFailures"] == []
+    assert second["state"]["first"] == [records[0].sequence_number, 0]
+    assert second["state"]["last"] == [records[1].sequence_number, 2]
+
+    final = consumer.handler.handler(
+        kinesis_event(records[2:], window=WINDOW, state=second["state"], final=True),
+        LambdaContext(),
+    )
+
+    assert final == {"batchItemFailures": [], "state": {}}
+    (task_id,) = druid.tasks
+    assert task_id.endswith(f"_{records[0].sequence_number}.0_{records[2].sequence_number}.3")
+    assert druid.totals() == {"events": 9, "revenue": 13.5, "quantity": 0}
+
+
+def test_redelivered_records_already_in_the_state_are_not_added_again(
+    druid: FaultInjectingDruid,
+):
+    records = shard_records(0, [orders(2), orders(3)])
+    carried = consumer.handler.handler(kinesis_event(records, window=WINDOW), LambdaContext())
+
+    final = consumer.handler.handler(
+        kinesis_event(records, window=WINDOW, state=carried["state"], final=True),
+        LambdaContext(),
+    )
+
+    assert final["state"] == {}
+    assert druid.totals()["events"] == 5
+
+
+def test_failed_final_invoke_returns_its_input_state_and_the_retry_counts_once(
+    druid: FaultInjectingDruid,
+):
+    records = shard_records(0, [orders(2), orders(3), orders(1)])
+    carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+    druid.script_submit(Fault(200, delay=0.5, accept=True), *[Fault(503)] * 50)
+    final_event = kinesis_event(records[1:2], window=WINDOW, state=carried["state"], final=True)
+
+    failed = consumer.handler.handler(final_event, LambdaContext(remaining_millis=3_900))
+
+    assert failed == {
+        "batchItemFailures": [{"itemIdentifier": records[1].sequence_number}],
+        "state": carried["state"],
+    }
+    druid.heal()
+    retried = consumer.handler.handler(
+        kinesis_event(records[1:], window=WINDOW, state=carried["state"], final=True),
+        LambdaContext(),
+    )
+    assert retried == {"batchItemFailures": [], "state": {}}
+    assert druid.totals()["events"] == 6
+    assert len(druid.tasks) == 2
+
+
+def test_empty_final_invoke_delivers_the_state(druid: FaultInjectingDruid):
+    records = shard_records(0, [orders(2)])
+    carried = consumer.handler.handler(kinesis_event(records, window=WINDOW), LambdaContext())
+    empty_final = kinesis_event(
+        [], window=WINDOW, state=carried["state"], final=True, shard=records[0].shard_id
+    )
+
+    assert consumer.handler.handler(empty_final, LambdaContext()) == {
+        "batchItemFailures": [],
+        "state": {},
+    }
+    assert druid.totals()["events"] == 2
+
+
+def test_a_rollup_nearing_the_state_cap_is_delivered_early_under_its_own_range(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    groups = [
+        [segment_event(user_id=f"u{minute}-{i}", revenue=1.5, minute=minute) for i in range(5)]
+        for minute in range(12)
+    ]
+    records = shard_records(0, groups)
+    schema, policy = RollupSchema.from_settings(None, None), TimePolicy()
+    three_records = Rollup(schema, policy)
+    for payload in (payload for group in groups[:3] for payload in group):
+        three_records.add(payload)
+    s3 = boto3.client("s3")
+    shard = ShardConsumer(
+        datasource=DATASOURCE,
+        schema=schema,
+        policy=policy,
+        druid=DruidClient(druid.url),
+        outbox=Outbox(s3, OUTBOX_BUCKET, DATASOURCE),
+        quarantine=Quarantine(s3, QUARANTINE_BUCKET),
+        metrics=Metrics(namespace="Riptide"),
+        max_delivery_state_bytes=three_records.state_size(),
+    )
+
+    result = shard.consume(
+        KinesisBatch.from_event(kinesis_event(records, window=WINDOW)), Deadline(30)
+    )
+
+    assert result.failed_from is None
+    assert 1 < len(druid.tasks) < len(records)
+    final = shard.consume(
+        KinesisBatch.from_event(
+            kinesis_event(
+                [], window=WINDOW, state=result.state, final=True, shard=records[0].shard_id
+            )
+        ),
+        Deadline(30),
+    )
+    assert final.state == {}
+    assert druid.totals()["events"] == 60
+    ranges = sorted(
+        (int(first.split(".")[0]), int(last.split(".")[0]))
+        for first, last in (task_id.split("_")[-2:] for task_id in druid.tasks)
+    )
+    assert ranges[0][0] == int(records[0].sequence_number)
+    assert ranges[-1][1] == int(records[-1].sequence_number)
+    assert all(earlier[1] < later[0] for earlier, later in itertools.pairwise(ranges))
+
+
+def test_window_terminated_early_delivers_its_state(druid: FaultInjectingDruid):
+    records = shard_records(0, [orders(2), orders(1)])
+    carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+
+    ended = consumer.handler.handler(
+        kinesis_event(records[1:], window=WINDOW, state=carried["state"], terminated_early=True),
+        LambdaContext(),
+    )
+
+    assert ended == {"batchItemFailures": [], "state": {}}
+    assert druid.totals()["events"] == 3
