@@ -11,8 +11,9 @@ def private_bucket(
     *,
     expiry_days: int,
     access_logs: s3.IBucket | None,
+    expiring_prefix: str | None = None,
 ) -> s3.Bucket:
-    """A bucket whose objects expire after `expiry_days`, access-logged to `access_logs`."""
+    """A bucket whose objects (or those under `expiring_prefix`) expire after `expiry_days`."""
     return s3.Bucket(
         scope,
         construct_id,
@@ -22,6 +23,7 @@ def private_bucket(
         enforce_ssl=True,
         lifecycle_rules=[
             s3.LifecycleRule(
+                prefix=expiring_prefix,
                 expiration=Duration.days(expiry_days),
                 abort_incomplete_multipart_upload_after=Duration.days(1),
             )

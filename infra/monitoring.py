@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.functions import METRICS_NAMESPACE
+from infra.rollup import RECONCILER_SERVICE
 from infra.settings import Settings
 
 ALARM_PERIOD = Duration.minutes(5)
@@ -60,6 +61,18 @@ class Monitoring(Construct):
             "Stream batches were given up on and sent to the dead-letter queue",
             dead_letters.metric_approximate_number_of_messages_visible(statistic="Maximum"),
             DEAD_LETTER_ALARM_THRESHOLD,
+        )
+        self._alarm(
+            "OutboxAge",
+            "A Druid task has waited longer than outboxAgeAlarmSeconds to reach SUCCESS",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name="OutboxOldestAgeSeconds",
+                dimensions_map={"service": RECONCILER_SERVICE},
+                statistic="Maximum",
+                period=ALARM_PERIOD,
+            ),
+            settings.outbox_age_alarm_seconds,
         )
         self._alarm(
             "Api5xx",

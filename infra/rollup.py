@@ -20,6 +20,8 @@ from infra.settings import Settings
 
 CONSUMER_SERVICE = "riptide-consumer"
 RECONCILER_SERVICE = "riptide-reconciler"
+OUTBOX_DELIVERED_PREFIX = "done/"
+"""Where the consumer's outbox keeps markers of delivered tasks; pending tasks never expire."""
 DLQ_RETENTION = Duration.days(14)
 
 
@@ -48,7 +50,11 @@ class Rollup(Construct):
             access_logs=self.access_logs,
         )
         self.outbox = private_bucket(
-            self, "Outbox", expiry_days=settings.outbox_expiry_days, access_logs=self.access_logs
+            self,
+            "Outbox",
+            expiry_days=settings.outbox_expiry_days,
+            access_logs=self.access_logs,
+            expiring_prefix=OUTBOX_DELIVERED_PREFIX,
         )
         self.druid_credentials = secretsmanager.Secret(
             self,
@@ -82,7 +88,7 @@ class Rollup(Construct):
         )
         self.consumer.add_event_source(self._stream_source(settings, stream))
         self._allow_druid_secret_read(self.consumer)
-        self._allow_outbox_use(self.consumer)
+        self._allow_outbox_use(self.consumer, delete=False)
         self.consumer.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject"], resources=[self.quarantine.arn_for_objects("*")]
@@ -104,7 +110,7 @@ class Rollup(Construct):
             placement=placement,
         )
         self._allow_druid_secret_read(self.reconciler)
-        self._allow_outbox_use(self.reconciler)
+        self._allow_outbox_use(self.reconciler, delete=True)
         self.schedule = events.Rule(
             self,
             "ReconcilerSchedule",
@@ -153,10 +159,14 @@ class Rollup(Construct):
             )
         )
 
-    def _allow_outbox_use(self, function: lambda_.Function) -> None:
+    def _allow_outbox_use(self, function: lambda_.Function, *, delete: bool) -> None:
+        """Only the reconciler deletes: it retires entries once Druid reports SUCCESS."""
+        object_actions = ["s3:GetObject", "s3:PutObject"]
+        if delete:
+            object_actions.append("s3:DeleteObject")
         function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                actions=object_actions,
                 resources=[self.outbox.arn_for_objects("*")],
             )
         )

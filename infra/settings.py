@@ -250,7 +250,8 @@ class Settings:
         "quarantineExpiryDays", 30, "Days quarantined records are kept.", minimum=1, maximum=3650,
     )  # fmt: skip
     outbox_expiry_days: int = setting(
-        "outboxExpiryDays", 14, "Days an undelivered Druid task payload is kept.",
+        "outboxExpiryDays", 14,
+        "Days the marker of a delivered Druid task is kept; undelivered tasks never expire.",
         minimum=1, maximum=3650,
     )  # fmt: skip
     access_log_expiry_days: int = setting(
@@ -298,6 +299,11 @@ class Settings:
     iterator_age_alarm_seconds: int = setting(
         "iteratorAgeAlarmSeconds", 300, "Alarm when the oldest unread record is older than this.",
         minimum=1, maximum=604_800,
+    )  # fmt: skip
+    outbox_age_alarm_seconds: int = setting(
+        "outboxAgeAlarmSeconds", 3600,
+        "Alarm when a Druid task has waited this long without reaching SUCCESS.",
+        minimum=60, maximum=1_209_600,
     )  # fmt: skip
     api_5xx_alarm_threshold: int = setting(
         "api5xxAlarmThreshold", 10, "Alarm at this many API 5xx responses in 5 minutes.",

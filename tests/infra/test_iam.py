@@ -18,7 +18,8 @@ STREAM_READ = {
     "kinesis:ListStreams",
     "kinesis:SubscribeToShard",
 }
-OUTBOX_USE = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
+OUTBOX_WRITE_AHEAD = {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+OUTBOX_RETIRE = OUTBOX_WRITE_AHEAD | {"s3:DeleteObject"}
 
 
 def test_producer_may_only_write_the_stream_and_read_write_keys(default: Synthesis) -> None:
@@ -32,7 +33,7 @@ def test_producer_may_only_write_the_stream_and_read_write_keys(default: Synthes
 def test_consumer_reads_the_stream_but_cannot_write_it(default: Synthesis) -> None:
     actions = default.actions_of(CONSUMER)
     assert not {action for action in actions if action.startswith("kinesis:Put")}
-    assert actions == LOGGING | TRACING | STREAM_READ | OUTBOX_USE | {
+    assert actions == LOGGING | TRACING | STREAM_READ | OUTBOX_WRITE_AHEAD | {
         "secretsmanager:GetSecretValue",
         "sqs:SendMessage",
         "sqs:GetQueueAttributes",
@@ -41,7 +42,7 @@ def test_consumer_reads_the_stream_but_cannot_write_it(default: Synthesis) -> No
 
 
 def test_reconciler_only_uses_the_outbox_and_druid_secret(default: Synthesis) -> None:
-    assert default.actions_of(RECONCILER) == LOGGING | TRACING | OUTBOX_USE | {
+    assert default.actions_of(RECONCILER) == LOGGING | TRACING | OUTBOX_RETIRE | {
         "secretsmanager:GetSecretValue"
     }
 

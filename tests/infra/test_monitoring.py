@@ -58,6 +58,12 @@ def test_dead_letter_and_api_alarms(default: Synthesis) -> None:
     assert server_errors["Threshold"] == default.settings.api_5xx_alarm_threshold
 
 
+def test_undelivered_druid_tasks_alarm(default: Synthesis) -> None:
+    waiting = _alarm(default, "Riptide", "OutboxOldestAgeSeconds")
+    assert waiting["Dimensions"] == [{"Name": "service", "Value": "riptide-reconciler"}]
+    assert waiting["Threshold"] == default.settings.outbox_age_alarm_seconds
+
+
 def test_every_function_alarms_on_errors_and_throttles(default: Synthesis) -> None:
     for handler in (PRODUCER, CONSUMER, RECONCILER):
         function_id = default.function_id(handler)
@@ -73,7 +79,7 @@ def test_alarms_notify_the_topic_only_when_one_is_set(
     assert all("AlarmActions" not in alarm for alarm in _alarms(default))
     topic = "arn:aws:sns:eu-west-1:123456789012:riptide-alarms"
     custom_alarms = _alarms(custom)
-    assert len(custom_alarms) == 10
+    assert len(custom_alarms) == 11
     assert all(alarm["AlarmActions"] == [topic] for alarm in custom_alarms)
     assert all(alarm["OKActions"] == [topic] for alarm in custom_alarms)
 

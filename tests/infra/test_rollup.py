@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from riptide.delivery import outbox
 
 from tests.infra.synthesis import CONSUMER, DRUID_URL, RECONCILER, Synthesis
 
@@ -71,12 +72,16 @@ def _bucket(synthesis: Synthesis, environment_variable: str) -> tuple[str, dict[
 
 
 @pytest.mark.parametrize(
-    ("environment_variable", "expiry_setting"),
-    [("QUARANTINE_BUCKET", "quarantine_expiry_days"), ("OUTBOX_BUCKET", "outbox_expiry_days")],
+    ("environment_variable", "expiry_setting", "expiring_prefix"),
+    [
+        ("QUARANTINE_BUCKET", "quarantine_expiry_days", None),
+        ("OUTBOX_BUCKET", "outbox_expiry_days", f"{outbox.DONE}/"),
+    ],
 )
 def test_buckets_are_private_encrypted_and_expiring(
-    default: Synthesis, environment_variable: str, expiry_setting: str
+    default: Synthesis, environment_variable: str, expiry_setting: str, expiring_prefix: str | None
 ) -> None:
+    """Quarantined records expire; in the outbox only delivered markers do, never pending tasks."""
     bucket_id, bucket = _bucket(default, environment_variable)
     properties = bucket["Properties"]
     assert properties["BucketEncryption"] == {
@@ -93,6 +98,7 @@ def test_buckets_are_private_encrypted_and_expiring(
     (rule,) = properties["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == getattr(default.settings, expiry_setting)
+    assert rule.get("Prefix") == expiring_prefix
     assert "LoggingConfiguration" in properties
     assert bucket["DeletionPolicy"] == "Retain"
     (policy,) = [
