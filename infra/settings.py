@@ -169,7 +169,9 @@ class Settings:
         choices=("spread", "user"),
     )  # fmt: skip
     partition_buckets: int = setting(
-        "partitionBuckets", 64, "Partition keys the producer spreads records over.",
+        "partitionBuckets", 64,
+        "With partitionStrategy=user: buckets users hash into, one shard each; records fill per "
+        "bucket, so keep it near shardCount.",
         minimum=1, maximum=100_000,
     )  # fmt: skip
 
@@ -372,12 +374,12 @@ class Settings:
             )
         if (
             self.stream_mode == "provisioned"
-            and self.partition_strategy == "spread"
+            and self.partition_strategy == "user"
             and self.partition_buckets < self.shard_count
         ):
             problems.append(
                 f"partitionBuckets ({self.partition_buckets}) must be at least shardCount "
-                f"({self.shard_count}), or some shards receive no records"
+                f"({self.shard_count}) with partitionStrategy=user, or some shards receive no records"
             )
         vpc_parts = (self.vpc_id, self.vpc_subnet_ids, self.vpc_security_group_id)
         if any(vpc_parts) and not all(vpc_parts):

@@ -74,7 +74,10 @@ def test_command_line_strings_are_parsed() -> None:
             {"maxRecordAgeSeconds": "172800"},
             "maxRecordAgeSeconds (172800) must not exceed the stream retention",
         ),
-        ({"shardCount": "100"}, "partitionBuckets (64) must be at least shardCount (100)"),
+        (
+            {"shardCount": "100", "partitionStrategy": "user"},
+            "partitionBuckets (64) must be at least shardCount (100)",
+        ),
         ({"vpcSubnetIds": "subnet-0aaa1111"}, "vpcId, vpcSubnetIds and vpcSecurityGroupId must"),
     ],
 )
@@ -91,8 +94,9 @@ def test_every_invalid_setting_is_reported_at_once() -> None:
     assert [line.split()[1] for line in lines] == ["streamMode", "shardCount", "batchSize"]
 
 
-def test_on_demand_stream_does_not_need_partition_buckets_per_shard() -> None:
-    assert settings(streamMode="on_demand", shardCount="100").stream_mode == "on_demand"
+def test_partition_buckets_per_shard_only_matter_when_ordering_by_user() -> None:
+    assert settings(shardCount="100").partition_strategy == "spread"
+    assert settings(streamMode="on_demand", shardCount="100", partitionStrategy="user")
 
 
 def test_cdk_json_holds_exactly_the_model_defaults() -> None:

@@ -25,7 +25,7 @@ def test_defaults_are_segments_limits():
         max_event_bytes=32_768,
         truncate_ip=False,
         partition_strategy=PartitionStrategy.SPREAD,
-        partition_buckets=256,
+        partition_buckets=64,
     )
 
 

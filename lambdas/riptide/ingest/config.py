@@ -15,7 +15,7 @@ DEFAULT_MAX_BATCH_EVENTS = 2_500
 DEFAULT_MAX_EVENT_BYTES = 32 * 1024
 """Segment's documented limits: 500 KB and 2,500 events per batch, 32 KB per event."""
 
-DEFAULT_PARTITION_BUCKETS = 256
+DEFAULT_PARTITION_BUCKETS = 64
 WRITE_KEYS_MAX_AGE_SECONDS = 300
 """How long a loaded set of write keys is trusted; a new key works at most this long after."""
 
