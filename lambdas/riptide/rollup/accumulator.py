@@ -1,0 +1,199 @@
+"""The per-minute rollup: events in, one row per minute and dimension values out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from riptide.rollup import state as state_codec
+from riptide.rollup.exceptions import InvalidEventError, LateEventError
+from riptide.rollup.layout import layout_for
+from riptide.rollup.schema import RollupSchema
+from riptide.rollup.time_policy import FUTURE_CLAMPED, LATE_ACCEPTED, TimePolicy
+
+Key = tuple[int, tuple[str | None, ...]]
+
+INVALID = "invalid"
+LATE_REJECTED = "late_rejected"
+COUNTER_NAMES = (INVALID, LATE_REJECTED, LATE_ACCEPTED, FUTURE_CLAMPED)
+
+_ndjson = msgspec.json.Encoder()
+
+
+class Rollup:
+    """Counts, sums and HLL sketches per (minute, dimension values) for one schema.
+
+    Adding is all-or-nothing per event: every check runs before a row changes, so a rejected
+    event leaves no trace but its counter.
+    """
+
+    def __init__(self, schema: RollupSchema, time_policy: TimePolicy) -> None:
+        self.schema = schema
+        self.time_policy = time_policy
+        self._layout = layout_for(schema)
+        self._rows: dict[Key, list[Any]] = {}
+        self._counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self._quiet_ages = tuple(timedelta(seconds=age) for age in time_policy.quiet_ages)
+        self._state: dict[str, Any] | None = None
+        """The last `to_state`, kept until the rollup changes, so state_size costs one encode."""
+
+    def add(self, payload: bytes, arrived_at: float | None = None) -> None:
+        """Roll one JSON event up.
+
+        `arrived_at` (epoch seconds, e.g. Kinesis' approximate arrival time) stands in for
+        receivedAt when an event lacks it. Raises InvalidEventError naming the field, or
+        LateEventError when the time policy quarantines the event.
+        """
+        layout = self._layout
+        self._state = None
+        try:
+            event = layout.decoder.decode(payload)
+            timestamp = event.timestamp
+            received_at = event.receivedAt
+            if (
+                timestamp is None
+                or received_at is None
+                or not (timestamp.tzinfo and received_at.tzinfo)
+            ):
+                minute = self._minute(timestamp, received_at, arrived_at)
+            else:
+                lowest, highest = self._quiet_ages
+                if lowest <= received_at - timestamp <= highest:
+                    minute = int(timestamp.timestamp() // 60)
+                else:
+                    minute = self._minute(timestamp, received_at, arrived_at)
+        except InvalidEventError as error:
+            self._counters[LATE_REJECTED if type(error) is LateEventError else INVALID] += 1
+            raise
+        values = layout.read(event)
+        raw = values[: layout.dimension_inputs]
+        dimensions = layout.dimensions_by_raw.get(raw)
+        if dimensions is None:
+            dimensions = layout.resolve_dimensions(raw)
+        key = (minute, dimensions)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = layout.new_row()
+        row[0] += 1
+        layout.add_metrics(row, values)
+
+    def _minute(self, timestamp: Any, received_at: Any, arrived_at: float | None) -> int:
+        """The event's minute under the time policy (`add` inlines the common on-time case)."""
+        if timestamp is None:
+            raise InvalidEventError("timestamp: missing")
+        if received_at is not None:
+            received_time = _epoch_seconds(received_at)
+        elif arrived_at is not None:
+            received_time = arrived_at
+        else:
+            raise InvalidEventError("receivedAt: missing, and no arrival time to stand in for it")
+        event_time, counter = self.time_policy.place(_epoch_seconds(timestamp), received_time)
+        if counter is not None:
+            self._counters[counter] += 1
+        return int(event_time // 60)
+
+    def merge(self, other: Rollup) -> None:
+        """Fold another rollup of the same schema into this one; `other` is left as it was."""
+        if other.schema != self.schema:
+            raise ValueError("cannot merge rollups of different schemas")
+        self._state = None
+        codecs = self._layout.sketch_codecs
+        first_sketch = self._layout.first_sketch_slot
+        for key, theirs in other._rows.items():
+            mine = self._rows.get(key)
+            if mine is None:
+                self._rows[key] = [
+                    *theirs[:first_sketch],
+                    *(
+                        codec.copy(s)
+                        for codec, s in zip(codecs, theirs[first_sketch:], strict=True)
+                    ),
+                ]
+                continue
+            for slot in range(first_sketch):
+                mine[slot] += theirs[slot]
+            for slot, codec in enumerate(codecs, start=first_sketch):
+                mine[slot] = codec.merged(mine[slot], theirs[slot])
+        for name, count in other._counters.items():
+            self._counters[name] += count
+
+    @property
+    def event_count(self) -> int:
+        """Events rolled up (rejected events excluded)."""
+        return sum(row[0] for row in self._rows.values())
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """accepted, invalid, late_rejected, late_accepted, future_clamped: for metrics."""
+        return {"accepted": self.event_count, **self._counters}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Druid input rows: ts (minute, ISO-8601 UTC), the dimensions, then the metrics."""
+        return msgspec.to_builtins(self._output_rows())
+
+    def to_ndjson(self) -> bytes:
+        """The rows as newline-delimited JSON, for Druid's inline input source."""
+        return _ndjson.encode_lines(self._output_rows())
+
+    def _output_rows(self) -> list[msgspec.Struct]:
+        layout = self._layout
+        output_row = layout.output_row
+        minute_text: dict[int, str] = {}
+        out = []
+        for (minute, dimensions), row in self._rows.items():
+            ts = minute_text.get(minute)
+            if ts is None:
+                ts = minute_text[minute] = minute_iso(minute)
+            out.append(output_row(ts, dimensions, row))
+        return out
+
+    def intervals(self) -> list[str]:
+        """ISO-8601 intervals covering every row's minute, contiguous minutes joined."""
+        minutes = sorted({minute for minute, _ in self._rows})
+        if not minutes:
+            return []
+        intervals = []
+        start = previous = minutes[0]
+        for minute in minutes[1:]:
+            if minute != previous + 1:
+                intervals.append(f"{minute_iso(start)}/{minute_iso(previous + 1)}")
+                start = minute
+            previous = minute
+        intervals.append(f"{minute_iso(start)}/{minute_iso(previous + 1)}")
+        return intervals
+
+    def to_state(self) -> dict[str, Any]:
+        """A compact JSON-safe form for the tumbling-window state (see riptide.rollup.state)."""
+        if self._state is None:
+            self._state = state_codec.encode(self._layout, self._rows, self._counters)
+        return self._state
+
+    @classmethod
+    def from_state(
+        cls, schema: RollupSchema, time_policy: TimePolicy, state: dict[str, Any]
+    ) -> Rollup:
+        """Rebuild a rollup from `to_state`; ValueError if the state does not fit the schema."""
+        rollup = cls(schema, time_policy)
+        rollup._rows, counters = state_codec.decode(rollup._layout, state)
+        for name in COUNTER_NAMES:
+            rollup._counters[name] = counters.get(name, 0)
+        return rollup
+
+    def state_size(self) -> int:
+        """Bytes of json.dumps(to_state()), exactly; the encoding is kept for to_state."""
+        return len(json.dumps(self.to_state()))
+
+
+def minute_iso(minute: int) -> str:
+    return datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+
+
+def _epoch_seconds(moment: datetime) -> float:
+    """Seconds since the epoch; a timestamp without offset is UTC (never the machine's zone)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

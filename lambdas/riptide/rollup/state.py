@@ -1,0 +1,138 @@
+"""The rollup as compact JSON for Lambda's tumbling-window state (1 MB per shard).
+
+Rows are stored column by column (minutes as offsets from the first; each dimension as its
+distinct values and one small index per row; each sum; each sketch), as MessagePack,
+zlib-compressed and base64-encoded into one string: about a quarter of the size of plain JSON
+rows, and columns move between Python and MessagePack in C-level loops.
+Sketches go in their updatable form, which keeps their internal order, so a round trip gives
+back rows identical to the byte. The surrounding JSON names the layout, so a state written
+under other settings is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+import msgspec
+
+from riptide.rollup.layout import RowLayout
+
+VERSION = 1
+_COMPRESSION_LEVEL = 1
+_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+
+Rows = dict[tuple[int, tuple[str | None, ...]], list[Any]]
+
+
+class _Columns(msgspec.Struct, array_like=True, gc=False):
+    first_minute: int
+    minutes: list[int]
+    dimensions: list[tuple[list[str | None], list[int]]]
+    """Per dimension: its distinct values, and each row's position among them."""
+    numbers: list[list[int | float]]
+    """The events count, then each sum."""
+    sketches: list[list[bytes]]
+
+
+_encode_columns = msgspec.msgpack.Encoder().encode
+_decode_columns = msgspec.msgpack.Decoder(_Columns).decode
+
+
+def encode(layout: RowLayout, rows: Rows, counters: dict[str, int]) -> dict[str, Any]:
+    keys = list(rows)
+    cells = list(rows.values())
+    first_minute = min((minute for minute, _ in keys), default=0)
+    first_sketch = layout.first_sketch_slot
+    columns = _Columns(
+        first_minute=first_minute,
+        minutes=[minute - first_minute for minute, _ in keys],
+        dimensions=[
+            _dictionary_encoded([dimensions[at] for _, dimensions in keys])
+            for at in range(len(layout.dimension_names))
+        ],
+        numbers=[list(map(itemgetter(slot), cells)) for slot in range(first_sketch)],
+        sketches=[
+            [sketch.serialize_updatable() for sketch in map(itemgetter(slot), cells)]
+            for slot in range(first_sketch, first_sketch + len(layout.sketch_codecs))
+        ],
+    )
+    data = zlib.compress(_encode_columns(columns), _COMPRESSION_LEVEL)
+    return {
+        **_header(layout),
+        "counters": dict(counters),
+        "rows": len(keys),
+        "data": base64.b64encode(data).decode("ascii"),
+    }
+
+
+def decode(layout: RowLayout, state: dict[str, Any]) -> tuple[Rows, dict[str, int]]:
+    """Rows and counters from `encode`'s output; ValueError naming what does not fit."""
+    if not isinstance(state, dict):
+        raise ValueError(f"state must be a JSON object, got {type(state).__name__}")
+    for name, expected in _header(layout).items():
+        if state.get(name) != expected:
+            raise ValueError(
+                f"state {name} is {state.get(name)!r}, these settings need {expected!r}"
+            )
+    counters = state.get("counters")
+    if not isinstance(counters, dict) or not all(type(v) is int for v in counters.values()):
+        raise ValueError("state counters must be an object of integers")
+    try:
+        compressed = base64.b64decode(state.get("data", ""), validate=True)
+        inflater = zlib.decompressobj()
+        columns = _decode_columns(inflater.decompress(compressed, _MAX_DECOMPRESSED_BYTES))
+    except (binascii.Error, zlib.error, msgspec.DecodeError, TypeError) as error:
+        raise ValueError(f"state data is not an encoded rollup: {error}") from None
+    if inflater.unconsumed_tail:
+        raise ValueError("state data inflates past the size limit")
+    return _rows(layout, columns), counters
+
+
+def _rows(layout: RowLayout, columns: _Columns) -> Rows:
+    count = len(columns.minutes)
+    shape = (
+        len(layout.dimension_names),
+        layout.first_sketch_slot,
+        len(layout.sketch_codecs),
+    )
+    found = (len(columns.dimensions), len(columns.numbers), len(columns.sketches))
+    if found != shape:
+        raise ValueError(
+            f"state has {found} dimension, number and sketch columns, expected {shape}"
+        )
+    try:
+        dimension_columns = [
+            list(map(values.__getitem__, positions)) for values, positions in columns.dimensions
+        ]
+    except IndexError:
+        raise ValueError("state dimension position out of range") from None
+    for column in (*dimension_columns, *columns.numbers, *columns.sketches):
+        if len(column) != count:
+            raise ValueError(f"state column of {len(column)} cells for {count} rows")
+    sketches = [
+        list(map(codec.decode, column))
+        for codec, column in zip(layout.sketch_codecs, columns.sketches, strict=True)
+    ]
+    minutes = [columns.first_minute + offset for offset in columns.minutes]
+    dimensions = zip(*dimension_columns, strict=True) if dimension_columns else repeat((), count)
+    cells = map(list, zip(*columns.numbers, *sketches, strict=True))
+    return dict(zip(zip(minutes, dimensions, strict=True), cells, strict=True))
+
+
+def _dictionary_encoded(column: list[str | None]) -> tuple[list[str | None], list[int]]:
+    position = {value: at for at, value in enumerate(dict.fromkeys(column))}
+    return list(position), list(map(position.__getitem__, column))
+
+
+def _header(layout: RowLayout) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "dimensions": list(layout.dimension_names),
+        "sums": list(layout.sum_names),
+        "sketches": list(layout.sketch_names),
+    }
