@@ -200,15 +200,17 @@ class Settings:
         check=_matches(r"[A-Za-z0-9_.\-]{1,255}", "letters, digits, '_', '.' or '-'"),
     )  # fmt: skip
     rollup_dimensions: str = setting(
-        "rollupDimensions", "", "JSON array of rollup dimensions; empty means the built-in ones.",
-        check=_optional(_json_of(list, "an array")), allowed="JSON array or empty",
+        "rollupDimensions", "",
+        'Rollup dimensions as a JSON object {"<name>": "<event field path>"}; empty: built-in.',
+        check=_optional(_json_of(dict, "an object")), allowed="JSON object or empty",
     )  # fmt: skip
     rollup_metrics: str = setting(
-        "rollupMetrics", "", "JSON array of rollup metrics; empty means the built-in ones.",
-        check=_optional(_json_of(list, "an array")), allowed="JSON array or empty",
+        "rollupMetrics", "",
+        'Rollup metrics as a JSON object {"<name>": {"type": ..., "field": ...}}; empty: built-in.',
+        check=_optional(_json_of(dict, "an object")), allowed="JSON object or empty",
     )  # fmt: skip
     late_tolerance_seconds: int = setting(
-        "lateToleranceSeconds", 3600, "How old an event's timestamp may be and still be rolled up.",
+        "lateToleranceSeconds", 604_800, "How old an event's timestamp may be and still be rolled up.",
         minimum=0, maximum=7 * 86400,
     )  # fmt: skip
     future_tolerance_seconds: int = setting(

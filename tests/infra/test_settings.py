@@ -56,10 +56,10 @@ def test_command_line_strings_are_parsed() -> None:
         ({"druidUrl": None}, "druidUrl must be set"),
         ({"druidUrl": "druid:8888"}, "druidUrl must be an http:// or https:// URL"),
         (
-            {"rollupDimensions": "[country"},
-            "rollupDimensions must be an array in JSON, got invalid",
+            {"rollupDimensions": "{country"},
+            "rollupDimensions must be an object in JSON, got invalid",
         ),
-        ({"rollupMetrics": '{"a": 1}'}, "rollupMetrics must be an array in JSON"),
+        ({"rollupMetrics": '["events"]'}, "rollupMetrics must be an object in JSON"),
         ({"logRetentionDays": "10"}, "logRetentionDays must be one of 1, 3, 5"),
         ({"corsAllowOrigins": "shop.example.com"}, "corsAllowOrigins must be * or an origin"),
         ({"tumblingWindowSeconds": "901"}, "tumblingWindowSeconds must be at most 900, got 901"),
