@@ -1,0 +1,212 @@
+"""A local stand-in for the HTTP API: HTTP requests in, payload 2.0 events to the producer.
+
+It serves the stack's routes (POST /v1/{batch,track,...}), shapes each request the way API
+Gateway does for a Lambda proxy integration (headers lowercased, binary or compressed bodies
+base64-encoded, requestContext filled in) and answers with what the handler returns. A handler
+that raises, or overruns its timeout, gets API Gateway's 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
+
+Handler = Callable[[dict[str, Any], LambdaContext], Any]
+
+SEGMENT_PATHS = ("batch", "track", "page", "screen", "identify", "group", "alias")
+ROUTES = frozenset(f"/v1/{path}" for path in SEGMENT_PATHS)
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+TEXT_CONTENT_TYPES = ("application/json", "text/", "application/xml", "application/javascript")
+INTERNAL_ERROR = (500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+NOT_FOUND = (404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+TOO_LARGE = (413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def payload_v2_event(
+    *,
+    method: str,
+    raw_path: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    domain_name: str,
+) -> dict[str, Any]:
+    """The event API Gateway's HTTP API sends a Lambda proxy integration (payload format 2.0)."""
+    path, _, query = raw_path.partition("?")
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    encoded = _needs_base64(merged, body)
+    now = datetime.now(UTC)
+    route_key = f"{method} {path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": merged,
+        "requestContext": {
+            "accountId": ACCOUNT_ID,
+            "apiId": "local",
+            "domainName": domain_name,
+            "domainPrefix": domain_name.split(".")[0],
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": merged.get("user-agent", ""),
+            },
+            "requestId": base64.b32encode(uuid.uuid4().bytes)[:16].decode(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if body:
+        event["body"] = base64.b64encode(body).decode() if encoded else body.decode()
+    if query:
+        event["queryStringParameters"] = dict(
+            part.split("=", 1) if "=" in part else (part, "") for part in query.split("&")
+        )
+    if "cookie" in merged:
+        event["cookies"] = [cookie.strip() for cookie in merged["cookie"].split(";")]
+    return event
+
+
+def _needs_base64(headers: dict[str, str], body: bytes) -> bool:
+    """API Gateway passes text bodies as they are and base64-encodes everything else."""
+    if headers.get("content-encoding"):
+        return True
+    content_type = headers.get("content-type", "application/json").lower()
+    if not content_type.startswith(TEXT_CONTENT_TYPES):
+        return True
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def lambda_answer(result: Any) -> Answer:
+    """Turn a handler's return value into an HTTP answer, as the payload 2.0 integration does."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return 200, {"content-type": "application/json"}, json.dumps(result).encode()
+    headers = {name.lower(): str(value) for name, value in (result.get("headers") or {}).items()}
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    return int(result["statusCode"]), headers, payload
+
+
+class LocalHttpApi:
+    """The HTTP API on 127.0.0.1 in front of one producer handler, with bounded concurrency."""
+
+    def __init__(self, handler: Handler, function: FunctionSpec, concurrency: int = 4) -> None:
+        self.handler = handler
+        self.function = function
+        self.statuses: Counter[int] = Counter()
+        self.invocations = 0
+        self.busy_seconds = 0.0
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _request_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> LocalHttpApi:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def answer(self, event: dict[str, Any]) -> Answer:
+        with self._slots:
+            context = self.function.new_context()
+            started = time.monotonic()
+            try:
+                result = self.handler(event, context)
+            except Exception:  # the function failed: Lambda logs it, API Gateway answers 500
+                traceback.print_exc()
+                return INTERNAL_ERROR
+            finally:
+                self._record(time.monotonic() - started)
+            if time.monotonic() - started > self.function.timeout_seconds:
+                return INTERNAL_ERROR
+        return lambda_answer(result)
+
+    def _record(self, seconds: float) -> None:
+        with self._lock:
+            self.invocations += 1
+            self.busy_seconds += seconds
+
+    def count(self, status: int) -> None:
+        with self._lock:
+            self.statuses[status] += 1
+
+
+def _request_handler(api: LocalHttpApi) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            path = self.path.partition("?")[0]
+            if length > MAX_PAYLOAD_BYTES:
+                self.close_connection = True
+                self._send(TOO_LARGE)
+                return
+            body = self.rfile.read(length)
+            if path not in ROUTES:
+                self._send(NOT_FOUND)
+                return
+            event = payload_v2_event(
+                method="POST",
+                raw_path=self.path,
+                headers=list(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+                domain_name=self.headers.get("Host", "127.0.0.1"),
+            )
+            self._send(api.answer(event))
+
+        def do_GET(self) -> None:
+            self._send(NOT_FOUND)
+
+        def _send(self, answer: Answer) -> None:
+            status, headers, payload = answer
+            api.count(status)
+            self.send_response(status)
+            for name, value in headers.items():
+                if name not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Requests are counted, not logged: a log line per request would drown the output."""
+
+    return RequestHandler

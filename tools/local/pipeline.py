@@ -1,0 +1,376 @@
+"""One run of the whole pipeline on this machine, from HTTP traffic to rows in Druid.
+
+Everything the stack deploys has a local counterpart here: moto for Kinesis, Secrets Manager,
+S3 and SQS; `LocalHttpApi` for API Gateway in front of the producer; `EventSourceMapping` for
+the consumer's Kinesis trigger; `Schedule` for the reconciler's EventBridge rule. The handlers are
+the real ones, configured through the same environment variables the stack sets. Druid is the
+real one (or the NDJSON stand-in), reached through `DruidProxy`, which counts the tasks.
+
+The handlers log to the run's lambda.log; this module's own output is the progress line and the
+report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from riptide import env
+
+from infra.settings import Settings
+from tools.local import aws
+from tools.local.druid_access import (
+    RUN_DATASOURCE_PREFIX,
+    DruidAccounts,
+    check_ready,
+    grant_run_datasources,
+)
+from tools.local.druid_proxy import DruidProxy
+from tools.local.event_source import (
+    EventSourceMapping,
+    MappingSettings,
+    StreamTarget,
+)
+from tools.local.faults import FaultInjection, FaultPlan
+from tools.local.gateway import LocalHttpApi
+from tools.local.lambda_context import FunctionSpec
+from tools.local.loadgen import LoadGenerator, LoadPlan
+from tools.local.ndjson_druid import NdjsonDruid
+from tools.local.progress import Progress, Snapshot
+from tools.local.report import RunFigures
+from tools.local.rollup_store import DruidRollupStore, NdjsonRollupStore, RollupStore
+from tools.local.schedule import Schedule
+from tools.traffic import SITES
+
+PRODUCER = ("producer.handler.handler", "riptide-producer")
+CONSUMER = ("consumer.handler.handler", "riptide-consumer")
+RECONCILER = ("consumer.reconciler.handler", "riptide-reconciler")
+"""(handler, Powertools service name) of each function, as the stack configures them."""
+
+SETTLE_CHECK_SECONDS = 1.0
+IDLE_CHECKS_NEEDED = 3
+"""The stream counts as drained after this many consecutive idle checks, a second apart."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    rate: float = 1000
+    duration_seconds: float = 30
+    seed: int = 0
+    shards: int = 4
+    tumbling_window_seconds: int | None = None
+    use_druid: bool = True
+    druid_url: str | None = None
+    inject_faults: bool = False
+    reconcile_every_seconds: float = 5
+    settle_timeout_seconds: float = 300
+    runs_dir: Path = Path(".riptide/runs")
+
+
+def run_pipeline(options: RunOptions, out: TextIO) -> RunFigures:
+    """Start everything, send the traffic, wait for Druid to hold it, and gather the figures."""
+    with contextlib.ExitStack() as stack:
+        run = _start(options, stack)
+        if run.faults:
+            for line in run.plan.describe():
+                print(f"fault plan: {line}", file=out)
+        with Progress(run.snapshot, out):
+            run.load.start()
+            if run.faults:
+                run.faults.start(run.plan)
+            run.load.wait()
+            run.phase = "draining"
+            settle_problem = _wait_until_settled(options.settle_timeout_seconds, run.unsettled)
+        return run.figures(options, settle_problem)
+
+
+@dataclass
+class Run:
+    """The started parts of one run, and what the progress line and the report read from them."""
+
+    run_id: str
+    run_dir: Path
+    datasource: str
+    settings: Settings
+    store: RollupStore
+    druid: DruidProxy
+    moto: aws.MotoServer
+    resources: aws.LocalResources
+    api: LocalHttpApi
+    mapping: EventSourceMapping
+    reconciler: Schedule
+    load: LoadGenerator
+    faults: FaultInjection | None
+    plan: FaultPlan
+    phase: str = "sending"
+    started: float = field(default_factory=time.monotonic)
+
+    def snapshot(self) -> Snapshot:
+        counts, stats = self.load.counts, self.mapping.stats
+        return Snapshot(
+            elapsed=time.monotonic() - self.started,
+            sent=counts.sent,
+            accepted=counts.accepted,
+            rejected=counts.rejected,
+            kinesis_records=stats.records_read,
+            rollup_rows=self.druid.rows_submitted,
+            druid_tasks=len(self.druid.task_ids),
+            backlog=stats.backlog,
+            phase=self.phase,
+        )
+
+    def unsettled(self) -> str | None:
+        """What the run still waits for, or None once Druid holds everything it will get."""
+        if self.faults and not self.faults.finished:
+            return "faults still scheduled"
+        if not self.mapping.idle:
+            backlog = self.mapping.stats.backlog
+            return f"the consumer still has {backlog:,} records or an open window"
+        pending = self._objects(self.resources.outbox_bucket, "pending/")
+        if pending:
+            self.phase = "delivering"
+            return f"{pending} outbox entries not yet confirmed by Druid"
+        self.phase = "loading"
+        return self.store.pending_tasks(list(self.druid.task_ids))
+
+    def figures(self, options: RunOptions, settle_problem: str | None) -> RunFigures:
+        counts, stats, druid = self.load.counts, self.mapping.stats, self.druid
+        first = (counts.first_sent_at or datetime.now(UTC)).replace(second=0, microsecond=0)
+        end = (counts.last_sent_at or datetime.now(UTC)) + timedelta(minutes=2)
+        return RunFigures(
+            run_id=self.run_id,
+            rate=options.rate,
+            duration_seconds=options.duration_seconds,
+            seed=options.seed,
+            shards=options.shards,
+            tumbling_window_seconds=self.settings.tumbling_window_seconds,
+            store=self.store.description,
+            datasource=self.datasource,
+            run_dir=str(self.run_dir),
+            sent=counts.sent,
+            accepted=counts.accepted,
+            rejected=counts.rejected,
+            bad_sent=counts.bad_sent,
+            unexpected_rejections=counts.unexpected_rejections,
+            requests=counts.requests,
+            requests_ok=counts.statuses[200],
+            retries=counts.retries,
+            resent_events=counts.resent_events,
+            gave_up_events=counts.gave_up_events,
+            statuses={str(status): n for status, n in sorted(counts.statuses.items())},
+            kinesis_records=stats.records_read,
+            stream_events=self.mapping.audit.events,
+            stream_repeated_message_ids=self.mapping.audit.repeated_message_ids,
+            stream_unreadable_events=self.mapping.audit.unreadable,
+            kinesis_bytes=stats.bytes_read,
+            put_payload_units=stats.put_payload_units,
+            invocations=stats.invocations,
+            final_invocations=stats.final_invocations,
+            function_errors=stats.function_errors,
+            partial_failures=stats.partial_failures,
+            bisections=stats.bisections,
+            batches_dropped=stats.batches_dropped,
+            records_dropped=stats.records_dropped,
+            dead_letter_messages=self._dead_letters(),
+            quarantine_objects=self._objects(self.resources.quarantine_bucket, ""),
+            outbox_pending=self._objects(self.resources.outbox_bucket, "pending/"),
+            druid_tasks=len(druid.task_ids),
+            task_states=self.store.task_states(druid.task_ids),
+            rollup_rows_pushed=druid.rows_submitted,
+            duplicate_submissions=druid.duplicate_submissions,
+            reconciler_runs=self.reconciler.invocations,
+            reconciler_failures=self.reconciler.failures,
+            producer_ms_per_request=1000 * self.api.busy_seconds / max(self.api.invocations, 1),
+            consumer_ms_per_1000_events=1000 * stats.busy_ms / max(counts.accepted, 1),
+            totals=self.store.totals(),
+            by_site_minute=self.store.by_site_minute(first, end),
+            site_minute_query=self.store.site_minute_query(first, end),
+            settle_problem=settle_problem,
+            faults=self.plan.describe() if self.faults else [],
+            fault_counts=self.faults.counts() if self.faults else {},
+        )
+
+    def _objects(self, bucket: str, prefix: str) -> int:
+        pages = self.moto.client("s3").get_paginator("list_objects_v2")
+        return sum(page.get("KeyCount", 0) for page in pages.paginate(Bucket=bucket, Prefix=prefix))
+
+    def _dead_letters(self) -> int:
+        attributes = self.moto.client("sqs").get_queue_attributes(
+            QueueUrl=self.resources.dead_letter_queue_url,
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
+    """Start every part in dependency order; `stack` stops them in reverse."""
+    run_id = datetime.now(UTC).strftime("%Y%m%dt%H%M%S") + f"_s{options.seed}"
+    run_dir = options.runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    datasource = f"{RUN_DATASOURCE_PREFIX}{run_id}"
+    accounts = DruidAccounts.from_env(options.druid_url)
+    druid_url, store = _rollup_target(options, stack, accounts, run_dir, datasource)
+    druid = stack.enter_context(DruidProxy(druid_url))
+    moto = stack.enter_context(aws.MotoServer())
+    resources = aws.provision(
+        moto,
+        shards=options.shards,
+        write_keys={site.write_key: site.name for site in SITES},
+        druid_credentials=accounts.pipeline_secret(),
+    )
+    faults = (
+        stack.enter_context(FaultInjection(moto.endpoint_url, druid, seed=options.seed))
+        if options.inject_faults
+        else None
+    )
+    settings = _settings(options, druid.url, datasource)
+    stack.enter_context(
+        _environment(
+            aws.process_environment(moto, faults.kinesis.url if faults else None)
+            | aws.producer_environment(settings, resources)
+            | aws.rollup_environment(settings, resources, druid.url)
+        )
+    )
+    lambda_log = stack.enter_context((run_dir / "lambda.log").open("w"))
+    stack.enter_context(contextlib.redirect_stdout(lambda_log))
+    stack.enter_context(contextlib.redirect_stderr(lambda_log))
+    functions = _functions(settings)
+    consumer = _load_handler(*CONSUMER)
+    api = stack.enter_context(
+        LocalHttpApi(_load_handler(*PRODUCER), functions["producer"], concurrency=4)
+    )
+    target = StreamTarget(
+        stream_name=resources.stream_name,
+        stream_arn=resources.stream_arn,
+        region=aws.REGION,
+        function=functions["consumer"],
+        handler=faults.consumer.around(consumer) if faults else consumer,
+        dead_letter_queue_url=resources.dead_letter_queue_url,
+    )
+    mapping = stack.enter_context(
+        EventSourceMapping(
+            target,
+            MappingSettings.from_settings(settings),
+            resources.shard_ids,
+            moto.client("kinesis"),
+            moto.client("sqs"),
+        )
+    )
+    reconcile = _load_handler(*RECONCILER)
+    reconciler = stack.enter_context(
+        Schedule(reconcile, functions["reconciler"], options.reconcile_every_seconds)
+    )
+    return Run(
+        run_id=run_id,
+        run_dir=run_dir,
+        datasource=datasource,
+        settings=settings,
+        store=store,
+        druid=druid,
+        moto=moto,
+        resources=resources,
+        api=api,
+        mapping=mapping,
+        reconciler=reconciler,
+        load=LoadGenerator(
+            api.url, LoadPlan(options.rate, options.duration_seconds, seed=options.seed)
+        ),
+        faults=faults,
+        plan=FaultPlan.for_run(options.duration_seconds, settings.tumbling_window_seconds),
+    )
+
+
+def _rollup_target(
+    options: RunOptions,
+    stack: contextlib.ExitStack,
+    accounts: DruidAccounts,
+    run_dir: Path,
+    datasource: str,
+) -> tuple[str, RollupStore]:
+    """Where rollups go (the real Druid, or the NDJSON stand-in) and how to read them back."""
+    if options.use_druid:
+        admin = accounts.admin()
+        check_ready(admin)
+        grant_run_datasources(admin, accounts.pipeline_user)
+        return accounts.url, DruidRollupStore(admin, datasource)
+    rows_path = run_dir / "rollups.ndjson"
+    ndjson = stack.enter_context(
+        NdjsonDruid(rows_path, accounts.pipeline_user, accounts.pipeline_password)
+    )
+    return ndjson.url, NdjsonRollupStore(rows_path, datasource)
+
+
+def _settings(options: RunOptions, druid_url: str, datasource: str) -> Settings:
+    """The stack's settings (defaults included), with this run's Druid, datasource and sizes."""
+    context: dict[str, Any] = {
+        "druidUrl": druid_url,
+        "druidDatasource": datasource,
+        "shardCount": options.shards,
+    }
+    if options.tumbling_window_seconds is not None:
+        context["tumblingWindowSeconds"] = options.tumbling_window_seconds
+    return Settings.from_context(context)
+
+
+def _functions(settings: Settings) -> dict[str, FunctionSpec]:
+    return {
+        "producer": FunctionSpec(
+            PRODUCER[1], aws.REGION, settings.producer_timeout_seconds, settings.producer_memory_mb
+        ),
+        "consumer": FunctionSpec(
+            CONSUMER[1], aws.REGION, settings.consumer_timeout_seconds, settings.consumer_memory_mb
+        ),
+        "reconciler": FunctionSpec(
+            RECONCILER[1],
+            aws.REGION,
+            settings.reconciler_timeout_seconds,
+            settings.reconciler_memory_mb,
+        ),
+    }
+
+
+def _load_handler(handler: str, service: str) -> Callable[..., Any]:
+    """Import a handler as its function would, with its own Powertools service name."""
+    module_name, attribute = handler.rsplit(".", 1)
+    os.environ[env.POWERTOOLS_SERVICE_NAME] = service
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise SystemExit(f"{module_name} has no `{attribute}`; the stack calls {handler}") from None
+
+
+@contextlib.contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """Set the variables for the run and put the previous values back afterwards."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _wait_until_settled(timeout: float, unsettled: Callable[[], str | None]) -> str | None:
+    """Poll until nothing is pending for a few checks in a row; the last reason on timeout."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    reason: str | None = "not checked yet"
+    while time.monotonic() < deadline:
+        reason = unsettled()
+        calm = calm + 1 if reason is None else 0
+        if calm >= IDLE_CHECKS_NEEDED:
+            return None
+        time.sleep(SETTLE_CHECK_SECONDS)
+    return f"gave up after {timeout:.0f} s: {reason}"

@@ -1,0 +1,337 @@
+"""Seeded, realistic shopper traffic in the shape Segment SDKs send it.
+
+Benchmarks, tests and the load generator need the same believable input: several shops, each
+with its own write key; shopping sessions that walk the funnel page view -> Product Viewed ->
+Product Added -> Checkout Started -> Order Completed and drop off on the way; a long tail of
+products; logged-in and anonymous shoppers; campaigns, devices, countries and client clocks that
+are a little wrong. Events carry only what a client sends (no receivedAt, no ip).
+
+Everything is drawn from `random.Random(seed)`, so a seed always gives the same events. With the
+default simulated clock the timestamps are deterministic too; the load generator passes a real
+clock so events are stamped when they are sent (the rest stays the same for the seed). Each event
+is a fresh top-level dict; nested context values are shared between events of a session, so copy
+before mutating them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+Event = dict[str, object]
+Clock = Callable[[], datetime]
+
+SIMULATION_START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+"""Where the simulated clock starts, so that a seed also pins every timestamp."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """One shop sending events under its own write key."""
+
+    name: str
+    write_key: str
+    domain: str
+    currency: str
+    catalog_size: int
+    share: float
+
+
+SITES: tuple[Site, ...] = (
+    Site(
+        "northwind-outdoor", "wk_northwind_3f9a1c7e", "northwind-outdoor.example", "USD", 4000, 0.4
+    ),
+    Site("lumen-beauty", "wk_lumen_8b2d4e61", "lumen-beauty.example", "EUR", 1500, 0.25),
+    Site("tern-home", "wk_tern_c05e9a2f", "tern-home.example", "GBP", 2500, 0.2),
+    Site("kappa-kids", "wk_kappa_71f3b8d0", "kappa-kids.example", "USD", 800, 0.15),
+)
+
+CATEGORIES = ("Apparel", "Footwear", "Home", "Beauty", "Toys", "Outdoor", "Kitchen", "Garden")
+ADJECTIVES = ("Classic", "Alpine", "Soft", "Urban", "Coastal", "Everyday", "Pro", "Mini", "Cozy")
+NOUNS = ("Jacket", "Sneaker", "Lamp", "Serum", "Blanket", "Backpack", "Mug", "Planter", "Puzzle")
+COUNTRIES = (  # (country, locale, weight)
+    ("US", "en-US", 42),
+    ("GB", "en-GB", 14),
+    ("DE", "de-DE", 12),
+    ("FR", "fr-FR", 9),
+    ("CA", "en-CA", 7),
+    ("ES", "es-ES", 5),
+    ("NL", "nl-NL", 4),
+    ("BR", "pt-BR", 4),
+    ("JP", "ja-JP", 3),
+)
+BROWSERS = (  # (user agent, weight)
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Version/18.1 Safari/604.1", 30),
+    ("Mozilla/5.0 (Linux; Android 15; Pixel 9) Chrome/131.0.0.0 Mobile Safari/537.36", 15),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0 Safari/537.36", 40),
+    ("Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) Version/18.1 Safari/604.1", 15),
+)
+APPS = (  # (library, device, weight): native apps send screens and no user agent
+    ({"name": "analytics-swift", "version": "1.7.1"}, {"type": "ios", "model": "iPhone16,2"}, 55),
+    (
+        {"name": "analytics-kotlin", "version": "1.19.0"},
+        {"type": "android", "model": "Pixel 9"},
+        45,
+    ),
+)
+CAMPAIGNS = (  # (name, source, medium)
+    ("black_friday", "google", "cpc"),
+    ("black_friday", "facebook", "paid_social"),
+    ("winter_sale", "newsletter", "email"),
+    ("retarget_cart", "criteo", "display"),
+    ("brand", "bing", "cpc"),
+)
+WEB_LIBRARY = {"name": "analytics.js", "version": "1.76.0"}
+
+APP_SHARE = 0.4
+LOGGED_IN_SHARE = 0.35
+CAMPAIGN_SHARE = 0.4
+SHOPPERS_PER_SITE = 20_000
+ZIPF_EXPONENT = 1.1
+CONTINUE_RATE = {  # chance a shopper goes on from one funnel step to the next
+    "Product Viewed": 0.35,
+    "Product Added": 0.5,
+    "Checkout Started": 0.65,
+}
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    name: str
+    category: str
+    price: float
+
+
+@dataclass(frozen=True)
+class SiteEvent:
+    """An event and the site (hence write key) that sends it."""
+
+    site: Site
+    event: Event
+
+
+class Catalog:
+    """A site's products, drawn with Zipf popularity: a few best sellers, a long tail."""
+
+    def __init__(self, site: Site) -> None:
+        names = itertools.product(ADJECTIVES, NOUNS)
+        self.products = [
+            Product(
+                product_id=f"{site.name[:3]}-{rank:05d}",
+                name=" ".join(name) + f" {rank}",
+                category=CATEGORIES[rank % len(CATEGORIES)],
+                price=round(4.99 + (rank * 7919 % 24_000) / 100, 2),
+            )
+            for rank, name in zip(range(site.catalog_size), itertools.cycle(names), strict=False)
+        ]
+        weights = itertools.accumulate(
+            1 / rank**ZIPF_EXPONENT for rank in range(1, site.catalog_size + 1)
+        )
+        self._cumulative = list(weights)
+
+    def pick(self, rng: random.Random) -> Product:
+        point = rng.random() * self._cumulative[-1]
+        return self.products[bisect.bisect_left(self._cumulative, point)]
+
+
+@dataclass
+class Session:
+    """One shopper's visit: who they are, their device, and the events still to come."""
+
+    site: Site
+    identity: dict[str, str]
+    context: dict[str, object]
+    clock_skew: timedelta
+    in_app: bool
+    pending: Iterator[Event] = field(default_factory=lambda: iter(()))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _weighted[T](rng: random.Random, choices: tuple[T, ...], weights: list[int]) -> T:
+    return rng.choices(choices, weights=weights)[0]
+
+
+class ShopperTraffic:
+    """Interleaved shopping sessions across several sites, deterministic for a seed.
+
+    Many sessions are open at once and each call to `next_event` advances a random one, as on a
+    real shop where visits overlap. `clock` says when an event happens; by default a simulated
+    clock that starts at SIMULATION_START and ticks `mean_gap_seconds` on average.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        sites: tuple[Site, ...] = SITES,
+        open_sessions: int = 64,
+        clock: Clock | None = None,
+        mean_gap_seconds: float = 0.01,
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.sites = sites
+        self.catalogs = {site.name: Catalog(site) for site in sites}
+        self._simulated_now = SIMULATION_START
+        self._gap_rng = random.Random(seed)
+        self._mean_gap = mean_gap_seconds
+        self.clock = clock or self._simulated_clock
+        self._sessions = [self._new_session() for _ in range(open_sessions)]
+
+    def _simulated_clock(self) -> datetime:
+        self._simulated_now += timedelta(seconds=self._gap_rng.expovariate(1 / self._mean_gap))
+        return self._simulated_now
+
+    def next_event(self) -> SiteEvent:
+        """The next event of some open session; a finished session is replaced by a new one."""
+        slot = self.rng.randrange(len(self._sessions))
+        session = self._sessions[slot]
+        body = next(session.pending, None)
+        if body is None:
+            session = self._sessions[slot] = self._new_session()
+            body = next(session.pending)
+        return SiteEvent(session.site, self._stamp(session, body))
+
+    def take(self, count: int) -> list[SiteEvent]:
+        return [self.next_event() for _ in range(count)]
+
+    def _stamp(self, session: Session, body: Event) -> Event:
+        page = body.pop("_page")
+        context = {**session.context} if session.in_app else {**session.context, "page": page}
+        client_time = self.clock() + session.clock_skew
+        flush_delay = timedelta(milliseconds=self.rng.randint(5, 3000))
+        return {
+            **body,
+            **session.identity,
+            "messageId": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            "originalTimestamp": _iso(client_time),
+            "sentAt": _iso(client_time + flush_delay),
+            "context": context,
+        }
+
+    def _new_session(self) -> Session:
+        rng = self.rng
+        site = rng.choices(self.sites, weights=[site.share for site in self.sites])[0]
+        country, locale, _ = _weighted(rng, COUNTRIES, [row[2] for row in COUNTRIES])
+        if rng.random() < LOGGED_IN_SHARE:
+            identity = {"userId": f"{site.name[:3]}-user-{rng.randrange(SHOPPERS_PER_SITE):06d}"}
+        else:
+            identity = {"anonymousId": str(uuid.UUID(int=rng.getrandbits(128), version=4))}
+        in_app = rng.random() < APP_SHARE
+        context: dict[str, object] = {"locale": locale, "location": {"country": country}}
+        if in_app:
+            library, device, _ = _weighted(rng, APPS, [row[2] for row in APPS])
+            context |= {"library": library, "device": device}
+        else:
+            user_agent, _ = _weighted(rng, BROWSERS, [row[1] for row in BROWSERS])
+            context |= {"library": WEB_LIBRARY, "userAgent": user_agent}
+        if rng.random() < CAMPAIGN_SHARE:
+            name, source, medium = rng.choice(CAMPAIGNS)
+            context["campaign"] = {"name": name, "source": source, "medium": medium}
+        session = Session(site, identity, context, self._clock_skew(), in_app)
+        session.pending = self._funnel(session)
+        return session
+
+    def _clock_skew(self) -> timedelta:
+        """Most client clocks are close; some are minutes off; a few are hours off."""
+        roll = self.rng.random()
+        if roll < 0.9:
+            return timedelta(milliseconds=self.rng.gauss(0, 800))
+        if roll < 0.99:
+            return timedelta(seconds=self.rng.uniform(-300, 300))
+        return timedelta(hours=self.rng.choice((-5, -1, 1, 3)))
+
+    def _funnel(self, session: Session) -> Iterator[Event]:
+        rng = self.rng
+        site = session.site
+        view = "screen" if session.in_app else "page"
+        catalog = self.catalogs[site.name]
+        yield self._view(view, "Home", {"path": "/", "referrer": "https://www.google.com/"})
+        cart: list[tuple[Product, int]] = []
+        for _ in range(1 + min(int(rng.expovariate(0.6)), 6)):
+            product = catalog.pick(rng)
+            path = f"/p/{product.product_id}"
+            yield self._view(view, product.name, {"path": path})
+            yield self._track("Product Viewed", path, self._product(product, site))
+            if rng.random() < CONTINUE_RATE["Product Viewed"]:
+                quantity = 1 if rng.random() < 0.8 else rng.randint(2, 4)
+                cart.append((product, quantity))
+                properties = {**self._product(product, site), "quantity": quantity}
+                yield self._track("Product Added", path, properties)
+        if not cart or rng.random() >= CONTINUE_RATE["Product Added"]:
+            return
+        order_id = f"{site.name[:3]}-{rng.getrandbits(40):010x}"
+        value = round(sum(product.price * quantity for product, quantity in cart), 2)
+        items = [
+            {"product_id": product.product_id, "price": product.price, "quantity": quantity}
+            for product, quantity in cart[:3]
+        ]
+        checkout = {"order_id": order_id, "value": value, "currency": site.currency}
+        yield self._track("Checkout Started", "/checkout", {**checkout, "products": items})
+        if rng.random() >= CONTINUE_RATE["Checkout Started"]:
+            return
+        shipping = 0.0 if value > 75 else 5.95
+        order = {
+            "order_id": order_id,
+            "revenue": value,
+            "shipping": shipping,
+            "total": round(value + shipping, 2),
+            "currency": site.currency,
+            "products": items,
+        }
+        yield self._track("Order Completed", "/checkout/done", order)
+
+    @staticmethod
+    def _product(product: Product, site: Site) -> dict[str, object]:
+        return {
+            "product_id": product.product_id,
+            "category": product.category,
+            "price": product.price,
+            "currency": site.currency,
+        }
+
+    @staticmethod
+    def _view(kind: str, title: str, page: dict[str, str]) -> Event:
+        return {"type": kind, "name": title, "properties": {"title": title}, "_page": page}
+
+    @staticmethod
+    def _track(name: str, path: str, properties: dict[str, object]) -> Event:
+        return {
+            "type": "track",
+            "event": name,
+            "properties": properties,
+            "_page": {"path": path},
+        }
+
+
+def generate_events(count: int, seed: int = 0) -> list[Event]:
+    """`count` Segment-shaped events as SDKs send them, identical for the same seed."""
+    return [site_event.event for site_event in ShopperTraffic(seed).take(count)]
+
+
+BAD_EVENT_KINDS = ("no_identity", "unknown_type", "message_id_too_long", "not_an_object")
+
+
+def bad_event(good: Event, kind: str) -> object:
+    """A copy of `good` broken the way real clients break events, so rejections show."""
+    broken = dict(good)
+    match kind:
+        case "no_identity":
+            broken.pop("userId", None)
+            broken.pop("anonymousId", None)
+        case "unknown_type":
+            broken["type"] = "purchase"
+        case "message_id_too_long":
+            broken["messageId"] = "m" * 101
+        case "not_an_object":
+            return [good.get("messageId")]
+        case _:
+            raise ValueError(f"unknown bad event kind {kind!r}; choose from {BAD_EVENT_KINDS}")
+    return broken
