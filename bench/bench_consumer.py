@@ -29,14 +29,14 @@ from typing import Any
 
 import msgspec
 from aws_kinesis_agg.deaggregator import deaggregate_records
-from riptide.kpl import Aggregator, SpreadKeys, deaggregate
-from riptide.rollup import Rollup, RollupSchema, TimePolicy
 
 from bench._harness import describe_machine, print_timings, time_contenders
+from bench._lambda_events import LambdaRecord, lambda_event_records
+from riptide.kpl import Aggregator, SpreadKeys, deaggregate
+from riptide.rollup import Rollup, RollupSchema, TimePolicy
 from tools.traffic import ShopperTraffic
 
 SEED = 20261127
-LambdaRecord = dict[str, Any]
 
 
 def producer_written(site: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -62,21 +62,9 @@ def event_corpus(count: int, events_per_second: float, seed: int = SEED) -> list
 
 def lambda_records(payloads: list[bytes]) -> list[LambdaRecord]:
     """The payloads KPL-aggregated, as the records of a Lambda Kinesis event."""
-    aggregates = Aggregator(keys=SpreadKeys()).aggregate([(None, p) for p in payloads])
-    return [
-        {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record.partition_key,
-                "sequenceNumber": str(index),
-                "data": base64.b64encode(record.data).decode("ascii"),
-                "approximateArrivalTimestamp": 1_795_770_000.0 + index,
-            },
-            "eventSource": "aws:kinesis",
-            "eventID": f"shardId-000000000000:{index}",
-        }
-        for index, record in enumerate(aggregates)
-    ]
+    return lambda_event_records(
+        Aggregator(keys=SpreadKeys()).aggregate([(None, p) for p in payloads])
+    )
 
 
 def riptide_hot_path(records: list[LambdaRecord]) -> tuple[int, int, bytes]:

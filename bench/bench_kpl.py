@@ -29,6 +29,9 @@ from typing import Any
 import aws_kinesis_agg.aggregator as agg_lib
 import msgspec
 from aws_kinesis_agg.deaggregator import deaggregate_records, iter_deaggregate_records
+
+from bench._harness import describe_machine, print_timings, time_contenders
+from bench._lambda_events import LambdaRecord, lambda_event_records
 from riptide.kpl import (
     DEFAULT_MAX_RECORD_BYTES,
     Aggregator,
@@ -37,15 +40,12 @@ from riptide.kpl import (
     SpreadKeys,
     deaggregate,
 )
-
-from bench._harness import describe_machine, print_timings, time_contenders
 from tools.traffic import generate_events
 
 SEED = 20261127
 UNIT = DEFAULT_MAX_RECORD_BYTES
 
 UserRecords = list[tuple[str, bytes]]
-LambdaRecord = dict[str, Any]
 
 
 def shopper_corpus(count: int) -> UserRecords:
@@ -72,22 +72,6 @@ def agg_lib_aggregate(user_records: UserRecords) -> list[tuple[str, str | None, 
 def riptide_aggregate(keys: SpreadKeys | OrderedKeys) -> Callable[[UserRecords], object]:
     aggregator = Aggregator(keys)
     return aggregator.aggregate
-
-
-def lambda_event_records(records: list[KinesisRecord]) -> list[LambdaRecord]:
-    return [
-        {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record.partition_key,
-                "sequenceNumber": str(index),
-                "data": base64.b64encode(record.data).decode("ascii"),
-                "approximateArrivalTimestamp": 1_795_770_000.0 + index,
-            },
-            "eventSource": "aws:kinesis",
-        }
-        for index, record in enumerate(records)
-    ]
 
 
 def agg_lib_deaggregate(records: list[LambdaRecord]) -> list[bytes]:

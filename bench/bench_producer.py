@@ -38,13 +38,13 @@ from typing import Any, Literal
 import aws_kinesis_agg.aggregator as agg_lib
 from aws_lambda_powertools.utilities.parser import envelopes, parse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bench._harness import describe_machine, print_timings, time_contenders
 from riptide.ingest.body import parse_batch, read_body
 from riptide.ingest.enrichment import Enricher
 from riptide.ingest.events import prepare_events
 from riptide.ingest.validation import parse_time
 from riptide.kpl import Aggregator, SpreadKeys
-
-from bench._harness import describe_machine, print_timings, time_contenders
 from tools.traffic import ShopperTraffic
 
 SEED = 20261127

@@ -210,7 +210,8 @@ class Settings:
         check=_optional(_json_of(dict, "an object")), allowed="JSON object or empty",
     )  # fmt: skip
     late_tolerance_seconds: int = setting(
-        "lateToleranceSeconds", 604_800, "How old an event's timestamp may be and still be rolled up.",
+        "lateToleranceSeconds", 604_800,
+        "How old an event's timestamp may be and still be rolled up.",
         minimum=0, maximum=7 * 86400,
     )  # fmt: skip
     future_tolerance_seconds: int = setting(
@@ -381,7 +382,7 @@ class Settings:
         ):
             problems.append(
                 f"partitionBuckets ({self.partition_buckets}) must be at least shardCount "
-                f"({self.shard_count}) with partitionStrategy=user, or some shards receive no records"
+                f"({self.shard_count}) with partitionStrategy=user, or some shards get no records"
             )
         vpc_parts = (self.vpc_id, self.vpc_subnet_ids, self.vpc_security_group_id)
         if any(vpc_parts) and not all(vpc_parts):

@@ -15,7 +15,6 @@ from pathlib import Path
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
-
 from tools.costs import Workload, cost_table
 from tools.local.druid_access import DruidAccounts
 from tools.local.pipeline import RunOptions, run_pipeline

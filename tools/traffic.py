@@ -253,12 +253,12 @@ class ShopperTraffic:
         site = session.site
         view = "screen" if session.in_app else "page"
         catalog = self.catalogs[site.name]
-        yield self._view(view, "Home", {"path": "/", "referrer": "https://www.google.com/"})
+        yield self._view(view, "Home", "Home", {"path": "/", "referrer": "https://www.google.com/"})
         cart: list[tuple[Product, int]] = []
         for _ in range(1 + min(int(rng.expovariate(0.6)), 6)):
             product = catalog.pick(rng)
             path = f"/p/{product.product_id}"
-            yield self._view(view, product.name, {"path": path})
+            yield self._view(view, "Product", product.name, {"path": path})
             yield self._track("Product Viewed", path, self._product(product, site))
             if rng.random() < CONTINUE_RATE["Product Viewed"]:
                 quantity = 1 if rng.random() < 0.8 else rng.randint(2, 4)
@@ -298,8 +298,9 @@ class ShopperTraffic:
         }
 
     @staticmethod
-    def _view(kind: str, title: str, page: dict[str, str]) -> Event:
-        return {"type": kind, "name": title, "properties": {"title": title}, "_page": page}
+    def _view(kind: str, name: str, title: str, page: dict[str, str]) -> Event:
+        """Named by page template, as sites call page(), so names stay a small set."""
+        return {"type": kind, "name": name, "properties": {"title": title}, "_page": page}
 
     @staticmethod
     def _track(name: str, path: str, properties: dict[str, object]) -> Event:

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from riptide.delivery import KinesisBatch, Outbox, ShardConsumer
 from riptide.delivery.runtime import DeliverySettings, aws_client, druid_client
 from riptide.quarantine import Quarantine

@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from riptide.delivery import Outbox, reconcile
 from riptide.delivery.runtime import DeliverySettings, aws_client, druid_client
 from riptide.druid import DruidClient

@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConf
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from riptide.ingest import BATCH, IngestError, Ingestor, IngestRequest, ingestor_from_env
 from riptide.ingest.answers import error_answer
 from riptide.ingest.telemetry import NAMESPACE

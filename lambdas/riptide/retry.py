@@ -48,7 +48,7 @@ def wait_before_retry(
     deadline: Deadline,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """Sleep before retry number `attempt`; False (without sleeping) when the budget cannot fit it."""
+    """Sleep before retry number `attempt`; False (no sleep) when the budget cannot fit it."""
     pause = backoff.delay(attempt)
     if pause >= deadline.remaining():
         return False

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import consumer.handler
-import consumer.reconciler
 import pytest
 from moto import mock_aws
-from riptide import env
 
+import consumer.handler
+import consumer.reconciler
+from riptide import env
 from tests.consumer.fault_injecting_druid import FaultInjectingDruid
 
 OUTBOX_BUCKET = "riptide-outbox"

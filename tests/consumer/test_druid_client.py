@@ -10,6 +10,7 @@ import ssl
 
 import pytest
 import urllib3
+
 from riptide.druid import (
     DruidAuth,
     DruidClient,
@@ -24,7 +25,6 @@ from riptide.druid import (
     read_compaction_config,
 )
 from riptide.retry import Deadline
-
 from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
 
 TASK = {"type": "index_parallel", "id": "riptide_test_1", "spec": {}}

@@ -6,12 +6,12 @@ from __future__ import annotations
 import itertools
 import uuid
 
-import consumer.handler
-import consumer.reconciler
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import consumer.handler
+import consumer.reconciler
 from tests.consumer.conftest import Buckets, configure
 from tests.consumer.event_source import Step, run_shard
 from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid

@@ -7,14 +7,14 @@ import json
 from dataclasses import replace
 
 import boto3
-import consumer.handler
 import pytest
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
+
+import consumer.handler
 from riptide import env
 from riptide.delivery import KinesisBatch
 from riptide.delivery.runtime import SettingsError
 from riptide.druid import DruidRequestError
-
 from tests.consumer.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
 from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
 from tests.consumer.kinesis_events import (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import consumer.handler
-import consumer.reconciler
 import pytest
 
+import consumer.handler
+import consumer.reconciler
 from tests.consumer.conftest import OUTBOX_BUCKET, Buckets
 from tests.consumer.fault_injecting_druid import FaultInjectingDruid
 from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records

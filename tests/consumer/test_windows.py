@@ -5,15 +5,15 @@ from __future__ import annotations
 import itertools
 
 import boto3
-import consumer.handler
 from aws_lambda_powertools import Metrics
+
+import consumer.handler
 from riptide.delivery import Outbox, ShardConsumer
 from riptide.delivery.batch import KinesisBatch
 from riptide.druid import DruidClient
 from riptide.quarantine import Quarantine
 from riptide.retry import Deadline
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
-
 from tests.consumer.conftest import DATASOURCE, OUTBOX_BUCKET, QUARANTINE_BUCKET, Buckets
 from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
 from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from riptide.delivery import outbox
 
+from riptide.delivery import outbox
 from tests.infra.synthesis import CONSUMER, DRUID_URL, RECONCILER, Synthesis
 
 

@@ -13,11 +13,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import boto3
-import consumer.handler
-import consumer.reconciler
 import pytest
 from datasketches import hll_sketch
 from moto import mock_aws
+
+import consumer.handler
+import consumer.reconciler
 from riptide import env
 from riptide.delivery import Outbox
 from riptide.druid import (
@@ -29,7 +30,6 @@ from riptide.druid import (
     build_index_task,
 )
 from riptide.retry import Deadline
-
 from tests.consumer.kinesis_events import (
     LambdaContext,
     StreamRecord,

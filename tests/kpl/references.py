@@ -17,6 +17,7 @@ from pathlib import Path
 import aws_kinesis_agg.aggregator as agg_lib_aggregator
 from aws_kinesis_agg.deaggregator import deaggregate_records
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
 from riptide.kpl import MAGIC, KinesisRecord
 
 LABEL_OPTIONAL = descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL

@@ -5,6 +5,7 @@ import random
 
 import msgspec
 import pytest
+
 from riptide.kpl import (
     DEFAULT_MAX_RECORD_BYTES,
     MAGIC,
@@ -16,7 +17,6 @@ from riptide.kpl import (
     SpreadKeys,
     deaggregate,
 )
-
 from tools.traffic import generate_events
 
 

@@ -4,6 +4,7 @@ import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from riptide.kpl import (
     MAX_BYTES_PER_PUT,
     MAX_KINESIS_RECORD_BYTES,

@@ -4,6 +4,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from riptide.kpl import (
     MAGIC,
     Aggregator,
@@ -13,7 +14,6 @@ from riptide.kpl import (
     deaggregate,
     deaggregate_user_records,
 )
-
 from tests.kpl.references import (
     ReferenceRecord,
     agg_lib_decode,

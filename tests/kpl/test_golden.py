@@ -1,8 +1,8 @@
 """Records written by the real KPL decode to exactly the user records that went in."""
 
 import pytest
-from riptide.kpl import UserRecord, deaggregate, deaggregate_user_records
 
+from riptide.kpl import UserRecord, deaggregate, deaggregate_user_records
 from tests.kpl.references import golden_fixtures, protobuf_decode
 
 FIXTURES = golden_fixtures()

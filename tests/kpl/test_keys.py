@@ -5,6 +5,7 @@ import zlib
 from collections import Counter
 
 import pytest
+
 from riptide.kpl import OrderedKeys, SpreadKeys, effective_hash_key
 
 HASH_KEY_SPACE = 2**128

@@ -6,6 +6,7 @@ from collections import defaultdict
 import boto3
 import pytest
 from moto import mock_aws
+
 from riptide.kpl import (
     Aggregator,
     OrderedKeys,

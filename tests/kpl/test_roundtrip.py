@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from riptide.kpl import (
     MAGIC,
     MAX_KINESIS_RECORD_BYTES,
@@ -15,7 +16,6 @@ from riptide.kpl import (
     deaggregate_user_records,
     effective_hash_key,
 )
-
 from tests.kpl.strategies import sized_binary
 
 BUDGET = 4_000

@@ -16,12 +16,12 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from producer import handler
 from riptide.ingest import Ingestor, IngestSettings
 from riptide.ingest.publisher import KinesisPublisher
 from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.write_keys import WriteKeyRegistry
-
 from tests.producer.fault_injecting_kinesis import Fault, FaultInjectingKinesis
 from tests.producer.http_events import SITE, WRITE_KEY, LambdaContext, http_event
 from tests.producer.kinesis_reader import read_events

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from producer import handler
 from riptide import env
 from riptide.ingest import ConfigurationError, IngestSettings, PartitionStrategy
-
 from tests.producer.conftest import SECRET, new_stream
 from tests.producer.http_events import LambdaContext, http_event, track
 from tests.producer.kinesis_reader import read_events

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from riptide.ingest.enrichment import Enricher, iso_utc
 from riptide.ingest.validation import check_event, parse_time
 

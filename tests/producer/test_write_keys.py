@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
+
 from producer import handler
 from riptide.ingest import UnauthorizedError, WriteKeysUnavailableError
 from riptide.ingest.write_keys import RELOAD_RETRY_SECONDS, WriteKeyRegistry
-
 from tests.producer.conftest import ManualClock
 
 

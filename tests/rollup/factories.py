@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
+
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
 
 RECEIVED = datetime(2026, 11, 27, 16, 35, 30, tzinfo=UTC)

@@ -5,8 +5,8 @@ from datetime import timedelta
 import msgspec
 import pytest
 from datasketches import hll_sketch
-from riptide.rollup import InvalidEventError, LateEventError, RollupSchema
 
+from riptide.rollup import InvalidEventError, LateEventError, RollupSchema
 from tests.rollup.factories import RECEIVED, encoded, event, new_rollup, rollup_of
 
 MINUTE = "2026-11-27T16:35:00Z"

@@ -10,8 +10,8 @@ import pytest
 from datasketches import hll_sketch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from riptide.rollup import Rollup, RollupSchema, TimePolicy
 
+from riptide.rollup import Rollup, RollupSchema, TimePolicy
 from tests.rollup.factories import (
     DEFAULT_SCHEMA,
     encoded,

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from riptide.rollup import RollupSchema, RollupSettingsError
 from riptide.rollup.schema import Alternative, MetricKind, Source
 

@@ -6,9 +6,9 @@ import pytest
 from datasketches import hll_sketch, tgt_hll_type
 from hypothesis import given
 from hypothesis import strategies as st
+
 from riptide.rollup.schema import Metric, MetricKind
 from riptide.rollup.sketches import SketchCodec
-
 from tests.rollup.factories import event, rollup_of
 
 CODEC = SketchCodec(Metric("users", MetricKind.HLL_SKETCH, lg_k=12, tgt_hll_type="HLL_4"))

@@ -1,9 +1,9 @@
 from datetime import timedelta
 
 import pytest
+
 from riptide.rollup import LateEventError, TimePolicy
 from riptide.rollup.time_policy import DELAYED_AFTER_SECONDS
-
 from tests.rollup.factories import RECEIVED, encoded, event, new_rollup
 
 NOW = RECEIVED.timestamp()

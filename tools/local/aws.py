@@ -17,9 +17,9 @@ from typing import Any
 import boto3
 from moto.kinesis.models import Shard
 from moto.server import ThreadedMotoServer
-from riptide import env
 
 from infra.settings import Settings
+from riptide import env
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

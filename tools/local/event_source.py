@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from riptide.retry import Backoff
-
 from infra.settings import Settings
+from riptide.retry import Backoff
 from tools.local.lambda_context import FunctionSpec, LambdaContext
 from tools.local.stream_audit import StreamAudit
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import urllib3
-from riptide.retry import Backoff
 
+from riptide.retry import Backoff
 from tools.traffic import BAD_EVENT_KINDS, ShopperTraffic, Site, bad_event
 
 CONNECTION_FAILED = 0

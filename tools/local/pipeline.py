@@ -22,9 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from riptide import env
-
 from infra.settings import Settings
+from riptide import env
 from tools.local import aws
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
