@@ -32,6 +32,7 @@ from aws_kinesis_agg.deaggregator import deaggregate_records
 
 from bench._harness import describe_machine, print_timings, time_contenders
 from bench._lambda_events import LambdaRecord, lambda_event_records
+from riptide.delivery.batch import KinesisBatch
 from riptide.kpl import Aggregator, SpreadKeys, deaggregate
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
 from tools.traffic import ShopperTraffic
@@ -68,11 +69,11 @@ def lambda_records(payloads: list[bytes]) -> list[LambdaRecord]:
 
 
 def riptide_hot_path(records: list[LambdaRecord]) -> tuple[int, int, bytes]:
-    """Our consumer's path: base64, riptide.kpl, then the rollup engine."""
+    """Our consumer's path: its event reader (base64), riptide.kpl, then the rollup engine."""
     rollup = Rollup(RollupSchema.from_settings(None, None), TimePolicy())
     add = rollup.add
-    for record in records:
-        for payload in deaggregate(base64.b64decode(record["kinesis"]["data"])):
+    for record in KinesisBatch.from_event({"Records": records}).records:
+        for payload in deaggregate(record.data):
             add(payload)
     return rollup.event_count, len(rollup), rollup.to_ndjson()
 
