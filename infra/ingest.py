@@ -16,12 +16,12 @@ from aws_cdk.aws_apigateway import AccessLogFormat
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from infra.environment import producer_environment
 from infra.functions import FunctionOptions, riptide_function
-from infra.lambda_env import env
 from infra.retention import log_retention
+from infra.routes import SEGMENT_PATHS
 from infra.settings import Settings
 
-SEGMENT_PATHS = ("batch", "track", "page", "screen", "identify", "group", "alias")
 CORS_HEADERS = ("Content-Type", "Authorization", "Content-Encoding")
 PRODUCER_SERVICE = "riptide-producer"
 ACCESS_LOG_FIELDS = {
@@ -71,7 +71,11 @@ class IngestApi(Construct):
                 description="Accepts Segment-format events and writes them to Kinesis",
                 memory_mb=settings.producer_memory_mb,
                 timeout_seconds=settings.producer_timeout_seconds,
-                environment=_producer_environment(settings, stream, self.write_keys),
+                environment=producer_environment(
+                    settings,
+                    stream_name=stream.stream_name,
+                    write_keys_secret_arn=self.write_keys.secret_arn,
+                ),
             ),
             log_retention_days=settings.log_retention_days,
         )
@@ -140,18 +144,3 @@ class _JsonAccessLogs:
     @property
     def format(self) -> AccessLogFormat:
         return AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS))
-
-
-def _producer_environment(
-    settings: Settings, stream: kinesis.IStream, write_keys: secretsmanager.ISecret
-) -> dict[str, str]:
-    return {
-        env.STREAM_NAME: stream.stream_name,
-        env.WRITE_KEYS_SECRET_ARN: write_keys.secret_arn,
-        env.MAX_BATCH_BYTES: str(settings.max_batch_bytes),
-        env.MAX_BATCH_EVENTS: str(settings.max_batch_events),
-        env.MAX_EVENT_BYTES: str(settings.max_event_bytes),
-        env.TRUNCATE_IP: "true" if settings.truncate_ip else "false",
-        env.PARTITION_STRATEGY: settings.partition_strategy,
-        env.PARTITION_BUCKETS: str(settings.partition_buckets),
-    }

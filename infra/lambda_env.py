@@ -5,9 +5,10 @@ nor the Lambda runtime's dependencies.
 """
 
 import importlib.util
+from pathlib import Path
 from types import ModuleType
 
-from infra.bundling import LAMBDAS_DIR
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 
 
 def _load() -> ModuleType:

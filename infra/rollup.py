@@ -14,8 +14,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.buckets import private_bucket
+from infra.environment import rollup_environment
 from infra.functions import FunctionOptions, VpcPlacement, riptide_function
-from infra.lambda_env import env
 from infra.settings import Settings
 
 CONSUMER_SERVICE = "riptide-consumer"
@@ -120,17 +120,12 @@ class Rollup(Construct):
         )
 
     def _environment(self, settings: Settings) -> dict[str, str]:
-        return {
-            env.DRUID_URL: settings.druid_url,
-            env.DRUID_DATASOURCE: settings.druid_datasource,
-            env.DRUID_SECRET_ARN: self.druid_credentials.secret_arn,
-            env.QUARANTINE_BUCKET: self.quarantine.bucket_name,
-            env.OUTBOX_BUCKET: self.outbox.bucket_name,
-            env.ROLLUP_DIMENSIONS: settings.rollup_dimensions,
-            env.ROLLUP_METRICS: settings.rollup_metrics,
-            env.LATE_TOLERANCE_SECONDS: str(settings.late_tolerance_seconds),
-            env.FUTURE_TOLERANCE_SECONDS: str(settings.future_tolerance_seconds),
-        }
+        return rollup_environment(
+            settings,
+            druid_secret_arn=self.druid_credentials.secret_arn,
+            quarantine_bucket=self.quarantine.bucket_name,
+            outbox_bucket=self.outbox.bucket_name,
+        )
 
     def _stream_source(
         self, settings: Settings, stream: kinesis.IStream

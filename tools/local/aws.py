@@ -18,7 +18,6 @@ import boto3
 from moto.kinesis.models import Shard
 from moto.server import ThreadedMotoServer
 
-from infra.settings import Settings
 from riptide import env
 
 REGION = "us-east-1"
@@ -158,34 +157,3 @@ def process_environment(
     if kinesis_endpoint_url:
         environment["AWS_ENDPOINT_URL_KINESIS"] = kinesis_endpoint_url
     return environment
-
-
-def producer_environment(settings: Settings, resources: LocalResources) -> dict[str, str]:
-    """The producer's variables, as infra/ingest.py sets them."""
-    return {
-        env.STREAM_NAME: resources.stream_name,
-        env.WRITE_KEYS_SECRET_ARN: resources.write_keys_secret_arn,
-        env.MAX_BATCH_BYTES: str(settings.max_batch_bytes),
-        env.MAX_BATCH_EVENTS: str(settings.max_batch_events),
-        env.MAX_EVENT_BYTES: str(settings.max_event_bytes),
-        env.TRUNCATE_IP: "true" if settings.truncate_ip else "false",
-        env.PARTITION_STRATEGY: settings.partition_strategy,
-        env.PARTITION_BUCKETS: str(settings.partition_buckets),
-    }
-
-
-def rollup_environment(
-    settings: Settings, resources: LocalResources, druid_url: str
-) -> dict[str, str]:
-    """The consumer's and reconciler's variables, as infra/rollup.py sets them."""
-    return {
-        env.DRUID_URL: druid_url,
-        env.DRUID_DATASOURCE: settings.druid_datasource,
-        env.DRUID_SECRET_ARN: resources.druid_secret_arn,
-        env.QUARANTINE_BUCKET: resources.quarantine_bucket,
-        env.OUTBOX_BUCKET: resources.outbox_bucket,
-        env.ROLLUP_DIMENSIONS: settings.rollup_dimensions,
-        env.ROLLUP_METRICS: settings.rollup_metrics,
-        env.LATE_TOLERANCE_SECONDS: str(settings.late_tolerance_seconds),
-        env.FUTURE_TOLERANCE_SECONDS: str(settings.future_tolerance_seconds),
-    }

@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from infra.routes import SEGMENT_PATHS
 from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
-SEGMENT_PATHS = ("batch", "track", "page", "screen", "identify", "group", "alias")
 ROUTES = frozenset(f"/v1/{path}" for path in SEGMENT_PATHS)
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 TEXT_CONTENT_TYPES = ("application/json", "text/", "application/xml", "application/javascript")

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from infra.environment import producer_environment, rollup_environment
 from infra.settings import Settings
 from riptide import env
 from tools.local import aws
@@ -233,8 +234,17 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     stack.enter_context(
         _environment(
             aws.process_environment(moto, faults.kinesis.url if faults else None)
-            | aws.producer_environment(settings, resources)
-            | aws.rollup_environment(settings, resources, druid.url)
+            | producer_environment(
+                settings,
+                stream_name=resources.stream_name,
+                write_keys_secret_arn=resources.write_keys_secret_arn,
+            )
+            | rollup_environment(
+                settings,
+                druid_secret_arn=resources.druid_secret_arn,
+                quarantine_bucket=resources.quarantine_bucket,
+                outbox_bucket=resources.outbox_bucket,
+            )
         )
     )
     lambda_log = stack.enter_context((run_dir / "lambda.log").open("w"))
