@@ -15,6 +15,7 @@ import consumer.handler
 import consumer.reconciler
 from riptide import env
 from tests.consumer.fault_injecting_druid import FaultInjectingDruid
+from tests.fake_aws import use_fake_aws_credentials
 
 OUTBOX_BUCKET = "riptide-outbox"
 QUARANTINE_BUCKET = "riptide-quarantine"
@@ -42,13 +43,7 @@ class Buckets:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Buckets]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws_credentials(monkeypatch)
     with mock_aws():
         s3 = boto3.client("s3")
         for bucket in (OUTBOX_BUCKET, QUARANTINE_BUCKET):

@@ -37,13 +37,13 @@ from tests.consumer.kinesis_events import (
     segment_event,
     shard_records,
 )
+from tests.fake_aws import REGION, use_fake_aws_credentials
 from tests.integration.conftest import Answer, DruidHttp, DruidSettings, wait_for
 
 pytestmark = pytest.mark.druid
 
 OUTBOX_BUCKET = "riptide-outbox"
 QUARANTINE_BUCKET = "riptide-quarantine"
-REGION = "eu-west-1"
 HLL_LG_K = 12
 HLL_RELATIVE_ERROR = max(
     abs(hll_sketch.get_rel_err(upper, True, HLL_LG_K, 3)) for upper in (True, False)
@@ -177,13 +177,7 @@ def wait_until_queryable(
 def outbox(monkeypatch: pytest.MonkeyPatch, druid_settings: DruidSettings) -> Iterator[Outbox]:
     """The consumer's outbox, with the consumer configured for the real Druid and moto's S3
     and Secrets Manager (holding the pipeline user's credentials)."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws_credentials(monkeypatch)
     with mock_aws():
         s3 = boto3.client("s3")
         for bucket in (OUTBOX_BUCKET, QUARANTINE_BUCKET):

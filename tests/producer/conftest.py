@@ -22,6 +22,7 @@ from riptide.ingest import Ingestor, IngestSettings
 from riptide.ingest.publisher import KinesisPublisher
 from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.write_keys import WriteKeyRegistry
+from tests.fake_aws import use_fake_aws_credentials
 from tests.producer.fault_injecting_kinesis import Fault, FaultInjectingKinesis
 from tests.producer.http_events import SITE, WRITE_KEY, LambdaContext, http_event
 from tests.producer.kinesis_reader import read_events
@@ -71,27 +72,21 @@ class Producer:
         return read_events(self.kinesis.client, self.stream_name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws() -> Iterator[None]:
-    """One moto account for the session (starting moto is slow); each test gets its own stream."""
+    """One moto account per test module (starting moto is slow); each test gets its own stream."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-        }.items():
-            patch.setenv(name, value)
+        use_fake_aws_credentials(patch)
         with mock_aws():
             yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kinesis(aws: None) -> Any:
     return boto3.client("kinesis")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def secrets(aws: None) -> Any:
     client = boto3.client("secretsmanager")
     keys = {WRITE_KEY: SITE, OTHER_WRITE_KEY: "site-other"}
