@@ -57,12 +57,18 @@ class Quarantine:
         self._bucket = bucket
         self._clock = clock
 
-    def write(
-        self, shard_id: str, batch_first_sequence: str, records: list[QuarantinedRecord]
-    ) -> str:
-        """Store `records` as one NDJSON object and return its key."""
+    def write(self, shard_id: str, records: list[QuarantinedRecord]) -> str:
+        """Store `records` as one NDJSON object and return its key.
+
+        The key names the first and last record it holds, so a retry that quarantines fewer
+        records (some now covered by a delivery) writes beside the earlier object, never over it.
+        """
         day = time.strftime("%Y-%m-%d", time.gmtime(self._clock()))
-        key = f"dt={day}/shard={shard_id}/{batch_first_sequence}.ndjson"
+        first, last = records[0], records[-1]
+        key = (
+            f"dt={day}/shard={shard_id}/{first.sequence_number}.{first.sub_sequence_number or 0}"
+            f"_{last.sequence_number}.{last.sub_sequence_number or 0}.ndjson"
+        )
         body = b"".join(msgspec.json.encode(record.to_json(shard_id)) + b"\n" for record in records)
         try:
             self._s3.put_object(

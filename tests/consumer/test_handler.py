@@ -102,7 +102,9 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
     assert "corrupt KPL aggregate" in quarantined[(corrupt.sequence_number, None)]["detail"]
     assert "late tolerance" in quarantined[(mixed.sequence_number, 2)]["detail"]
     (key,) = aws.keys(QUARANTINE_BUCKET)
-    assert key.endswith(f"/shard=shardId-000000000000/{good.sequence_number}.ndjson")
+    assert key.endswith(
+        f"/shard=shardId-000000000000/{corrupt.sequence_number}.0_{mixed.sequence_number}.2.ndjson"
+    )
 
 
 def test_batch_fails_when_quarantine_cannot_be_written(druid: FaultInjectingDruid, aws: Buckets):
@@ -180,6 +182,21 @@ def test_druid_user_comes_from_secrets_manager(aws: Buckets, monkeypatch: pytest
         Name="riptide/druid", SecretString=json.dumps({"username": "riptide", "password": "pw"})
     )
     with FaultInjectingDruid(credentials=("riptide", "pw")) as stub:
+        configure(monkeypatch, stub.url, **{env.DRUID_SECRET_ARN: secret["ARN"]})
+
+        response = consumer.handler.handler(
+            kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
+        )
+
+    assert response == {"batchItemFailures": []}
+    assert stub.totals()["events"] == 2
+
+
+def test_a_druid_secret_left_as_created_means_druid_without_auth(
+    aws: Buckets, monkeypatch: pytest.MonkeyPatch
+):
+    secret = boto3.client("secretsmanager").create_secret(Name="riptide/druid", SecretString="{}")
+    with FaultInjectingDruid() as stub:
         configure(monkeypatch, stub.url, **{env.DRUID_SECRET_ARN: secret["ARN"]})
 
         response = consumer.handler.handler(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 
 import boto3
+import pytest
 from aws_lambda_powertools import Metrics
+from botocore.exceptions import ClientError
 
 import consumer.handler
 from riptide.delivery import Outbox, ShardConsumer
@@ -99,6 +101,22 @@ def test_empty_final_invoke_delivers_the_state(druid: FaultInjectingDruid):
         "state": {},
     }
     assert druid.totals()["events"] == 2
+
+
+def test_empty_final_invoke_that_cannot_deliver_fails_so_lambda_retries_it_with_its_state(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    records = shard_records(0, [orders(2)])
+    carried = consumer.handler.handler(kinesis_event(records, window=WINDOW), LambdaContext())
+    empty_final = kinesis_event(
+        [], window=WINDOW, state=carried["state"], final=True, shard=records[0].shard_id
+    )
+    aws.s3.delete_bucket(Bucket=OUTBOX_BUCKET)
+
+    with pytest.raises(ClientError):
+        consumer.handler.handler(empty_final, LambdaContext())
+
+    assert druid.totals().get("events", 0) == 0
 
 
 def test_a_rollup_nearing_the_state_cap_is_delivered_early_under_its_own_range(

@@ -130,6 +130,10 @@ class ShardConsumer:
                 },
             )
             self._metrics.add_metric(name="BatchesDeferred", unit=MetricUnit.Count, value=1)
+            if first_sequence_number is None:
+                # A final invoke with only the window state has no record to report as failed;
+                # failing the invoke is the one way to have Lambda retry it with that state.
+                raise
             return ConsumeResult(
                 failed_from=first_sequence_number, state=batch.state if windowed else None
             )
@@ -219,7 +223,7 @@ class ShardConsumer:
         return Position(record.sequence, max(len(payloads) - 1, 0))
 
     def _store_quarantine(self, batch: KinesisBatch, records: list[QuarantinedRecord]) -> None:
-        key = self._quarantine.write(batch.shard_id, batch.records[0].sequence_number, records)
+        key = self._quarantine.write(batch.shard_id, records)
         counts: dict[QuarantineReason, int] = {}
         for record in records:
             counts[record.reason] = counts.get(record.reason, 0) + 1

@@ -68,10 +68,15 @@ def druid_client(settings: DeliverySettings, secrets: Any | None = None) -> Drui
     )
 
 
-def druid_auth(secret_value: Mapping[str, Any]) -> DruidAuth:
-    """Credentials from a GetSecretValue answer holding {"username": ..., "password": ...}."""
+def druid_auth(secret_value: Mapping[str, Any]) -> DruidAuth | None:
+    """Credentials from a GetSecretValue answer holding {"username": ..., "password": ...}.
+
+    The stack creates the secret as {}, which stands for a Druid without authentication.
+    """
     try:
         secret = json.loads(secret_value["SecretString"])
+        if secret == {}:
+            return None
         return DruidAuth(username=secret["username"], password=secret["password"])
     except (KeyError, TypeError, ValueError) as error:
         raise SettingsError(
