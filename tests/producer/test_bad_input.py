@@ -165,6 +165,8 @@ BAD_EVENTS: list[tuple[bytes, str, str, str | None]] = [
      "a track call needs the event name, a non-empty string", None),
     (b'{"type": "track", "event": "", "userId": "u"}', "event",
      "a track call needs the event name, a non-empty string", None),
+    (b'{"type": "track", "event": "X", "userId": "u", "messageId": "\\ud800"}', "messageId",
+     "holds a lone UTF-16 surrogate", "\ud800"),
     (b'{"type": "page", "userId": "u", "messageId": "' + b"m" * 101 + b'"}', "messageId",
      "messageId is 101 characters; the limit is 100", "m" * 100),
     (b'{"type": "page", "userId": "u", "messageId": 17}', "messageId",
@@ -303,6 +305,7 @@ def test_a_single_call_that_is_not_json_is_400(producer: Producer):
          "the Authorization header is not valid HTTP Basic (base64 of 'writeKey:')"),
         ({"authorization": basic_auth("")}, None,
          "no write key: send it as the HTTP Basic username or as writeKey in the body"),
+        ({}, "\ud800", "the write key is not valid"),
     ],
 )  # fmt: skip
 def test_a_missing_or_wrong_write_key_is_401_and_nothing_is_stored(

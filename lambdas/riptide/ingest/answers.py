@@ -6,9 +6,9 @@ ask the client to come back (429, 503) carry Retry-After, which the SDKs honour.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-import msgspec
 from aws_lambda_powertools.event_handler import Response
 
 from riptide.ingest.events import Rejection
@@ -38,7 +38,13 @@ _STATUS_BY_ERROR: dict[type[IngestError], int] = {
     PublishTimeoutError: 503,
 }
 _JSON = "application/json"
-_encode = msgspec.json.Encoder().encode
+
+
+def _encode(body: object) -> str:
+    """JSON of an answer. Rejections echo client text, which may hold lone UTF-16 surrogates
+    that UTF-8 cannot carry: those are escaped as \\uXXXX, so an answer never fails to encode
+    (a 500 after a partial write would make the client send its events again)."""
+    return json.dumps(body, ensure_ascii=True, separators=(",", ":"))
 
 
 def status_for(error: IngestError) -> int:
@@ -56,7 +62,7 @@ def error_answer(error: IngestError) -> Response:
     elif status == 503:
         headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     body = {"success": False, "code": error.code, "message": error.message}
-    return Response(status, _JSON, _encode(body).decode(), headers)
+    return Response(status, _JSON, _encode(body), headers)
 
 
 def events_answer(accepted: int, rejections: Sequence[Rejection]) -> Response:
@@ -64,7 +70,7 @@ def events_answer(accepted: int, rejections: Sequence[Rejection]) -> Response:
     rejected = [rejection.answer() for rejection in rejections]
     if accepted:
         body = {"success": True, "accepted": accepted, "rejected": rejected}
-        return Response(200, _JSON, _encode(body).decode())
+        return Response(200, _JSON, _encode(body))
     body = {
         "success": False,
         "code": "all_events_rejected",
@@ -72,4 +78,4 @@ def events_answer(accepted: int, rejections: Sequence[Rejection]) -> Response:
         "accepted": 0,
         "rejected": rejected,
     }
-    return Response(400, _JSON, _encode(body).decode())
+    return Response(400, _JSON, _encode(body))

@@ -66,7 +66,10 @@ class WriteKeyRegistry:
             )
         if not isinstance(write_key, str):
             raise UnauthorizedError("writeKey must be a string")
-        candidate = write_key.encode()
+        try:
+            candidate = write_key.encode()
+        except UnicodeEncodeError:
+            raise UnauthorizedError("the write key is not valid") from None
         site = None
         for known, known_site in self._current_keys():
             if hmac.compare_digest(candidate, known):
