@@ -81,7 +81,7 @@ class IngestApi(Construct):
         )
         self.producer.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["kinesis:PutRecords", "kinesis:PutRecord"],
+                actions=["kinesis:PutRecords"],
                 resources=[stream.stream_arn],
             )
         )

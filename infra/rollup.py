@@ -130,7 +130,11 @@ class Rollup(Construct):
     def _stream_source(
         self, settings: Settings, stream: kinesis.IStream
     ) -> sources.KinesisEventSource:
-        """Bounded retries, bisection and a DLQ, so one poison batch cannot stall a shard."""
+        """Bounded retries, bisection and a DLQ, so one poison batch cannot stall a shard.
+
+        The parallelization factor stays 1: the outbox records what each shard delivered as
+        ranges of sequence numbers, which concurrent batches of one shard would interleave.
+        """
         window = settings.tumbling_window_seconds
         return sources.KinesisEventSource(
             stream,
@@ -140,7 +144,6 @@ class Rollup(Construct):
             bisect_batch_on_error=True,
             retry_attempts=settings.retry_attempts,
             max_record_age=Duration.seconds(settings.max_record_age_seconds),
-            parallelization_factor=settings.parallelization_factor,
             report_batch_item_failures=True,
             tumbling_window=Duration.seconds(window) if window else None,
             on_failure=sources.SqsDlq(self.dead_letters),

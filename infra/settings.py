@@ -172,7 +172,7 @@ class Settings:
         "partitionBuckets", 64,
         "With partitionStrategy=user: buckets users hash into, one shard each; records fill per "
         "bucket, so keep it near shardCount.",
-        minimum=1, maximum=100_000,
+        minimum=1, maximum=65_536,
     )  # fmt: skip
 
     # Stream
@@ -241,10 +241,6 @@ class Settings:
         "maxRecordAgeSeconds", 21_600,
         "Records older than this go to the dead-letter queue unprocessed.",
         minimum=60, maximum=604_800,
-    )  # fmt: skip
-    parallelization_factor: int = setting(
-        "parallelizationFactor", 1, "Concurrent consumer batches per shard.",
-        minimum=1, maximum=10,
     )  # fmt: skip
     tumbling_window_seconds: int = setting(
         "tumblingWindowSeconds", 60,

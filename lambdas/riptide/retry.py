@@ -20,7 +20,7 @@ class Backoff:
     cap_seconds: float = 2.0
 
     def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        return rand() * min(self.cap_seconds, self.base_seconds * (2**attempt))
+        return rand() * min(self.cap_seconds, self.base_seconds * (2 ** min(attempt, 32)))
 
 
 @dataclass

@@ -29,7 +29,6 @@ CUSTOM_SETTINGS = {
     "tumblingWindowSeconds": "0",
     "batchSize": "250",
     "maxBatchingWindowSeconds": "2",
-    "parallelizationFactor": "4",
     "retryAttempts": "3",
     "maxRecordAgeSeconds": "3600",
     "truncateIp": "false",

@@ -25,7 +25,6 @@ OUTBOX_RETIRE = OUTBOX_WRITE_AHEAD | {"s3:DeleteObject"}
 def test_producer_may_only_write_the_stream_and_read_write_keys(default: Synthesis) -> None:
     assert default.actions_of(PRODUCER) == LOGGING | TRACING | {
         "kinesis:PutRecords",
-        "kinesis:PutRecord",
         "secretsmanager:GetSecretValue",
     }
 

@@ -23,7 +23,6 @@ def test_defaults_are_valid_and_secure() -> None:
     assert defaults.truncate_ip is True
     assert defaults.producer_timeout_seconds < 30
     assert defaults.tumbling_window_seconds == 60
-    assert defaults.parallelization_factor == 1
     assert defaults.in_vpc is False
 
 

@@ -60,7 +60,9 @@ def test_every_setting_is_read():
         (env.MAX_BATCH_BYTES, "lots", "environment variable MAX_BATCH_BYTES must be a positive "
          "integer, got 'lots'"),
         (env.PARTITION_BUCKETS, "0", "environment variable PARTITION_BUCKETS must be a positive "
-         "integer, got '0'"),
+         "integer of at most 65536, got '0'"),
+        (env.PARTITION_BUCKETS, "70000", "environment variable PARTITION_BUCKETS must be a "
+         "positive integer of at most 65536, got '70000'"),
         (env.TRUNCATE_IP, "maybe", "environment variable TRUNCATE_IP must be true or false, got "
          "'maybe'"),
         (env.PARTITION_STRATEGY, "random", "environment variable PARTITION_STRATEGY must be one "

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from riptide import env
 from riptide.ingest.exceptions import ConfigurationError
+from riptide.kpl.keys import MAX_ORDERED_BUCKETS
 
 DEFAULT_MAX_BATCH_BYTES = 500 * 1024
 DEFAULT_MAX_BATCH_EVENTS = 2_500
@@ -52,7 +53,7 @@ class IngestSettings:
             truncate_ip=_flag(environ, env.TRUNCATE_IP),
             partition_strategy=_strategy(environ),
             partition_buckets=_positive_int(
-                environ, env.PARTITION_BUCKETS, DEFAULT_PARTITION_BUCKETS
+                environ, env.PARTITION_BUCKETS, DEFAULT_PARTITION_BUCKETS, MAX_ORDERED_BUCKETS
             ),
         )
 
@@ -64,7 +65,9 @@ def _required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(
+    environ: Mapping[str, str], name: str, default: int, maximum: int | None = None
+) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -72,9 +75,10 @@ def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         value = 0
-    if value < 1:
+    if value < 1 or (maximum is not None and value > maximum):
+        upper = f" of at most {maximum}" if maximum is not None else ""
         raise ConfigurationError(
-            f"environment variable {name} must be a positive integer, got {raw!r}"
+            f"environment variable {name} must be a positive integer{upper}, got {raw!r}"
         )
     return value
 

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 
 HASH_KEY_SPACE = 2**128
+MAX_ORDERED_BUCKETS = 2**16
 _RANDOM_KEY_BYTES = 9
 
 
@@ -72,9 +73,10 @@ class OrderedKeys:
     ordered = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.buckets, int) or not 1 <= self.buckets <= 2**16:
+        if not isinstance(self.buckets, int) or not 1 <= self.buckets <= MAX_ORDERED_BUCKETS:
             raise ValueError(
-                f"OrderedKeys buckets must be an int in 1..65536, got {self.buckets!r}"
+                f"OrderedKeys buckets must be an int in 1..{MAX_ORDERED_BUCKETS}, "
+                f"got {self.buckets!r}"
             )
         step = HASH_KEY_SPACE // self.buckets
         bucket_keys = tuple(
