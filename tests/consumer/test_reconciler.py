@@ -9,7 +9,7 @@ import pytest
 import consumer.handler
 import consumer.reconciler
 from tests.consumer.conftest import OUTBOX_BUCKET, Buckets
-from tests.consumer.fault_injecting_druid import FaultInjectingDruid
+from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
 from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records
 
 
@@ -112,3 +112,19 @@ def test_reconciler_publishes_outbox_metrics(
     assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Riptide"
     assert (blob["OutboxPending"], blob["TasksRedriven"]) == ([2.0], [1.0])
     assert blob["OutboxOldestAgeSeconds"][0] >= 0
+
+
+def test_druid_down_defers_tasks_without_ending_the_pass(druid: FaultInjectingDruid, aws: Buckets):
+    deliver(2, shard=0)
+    deliver(3, shard=1)
+    druid.script_status(*[Fault(status=503)] * 200)
+
+    report = consumer.reconciler.handler(
+        {}, LambdaContext(remaining_millis=6_000, function_name="riptide-reconciler")
+    )
+
+    assert report["deferred"] >= 1
+    assert report["deferred"] + report["unvisited"] == report["pending"] == 2
+    assert len(aws.pending()) == 2
+    druid.heal()
+    assert reconcile()["succeeded"] == 2

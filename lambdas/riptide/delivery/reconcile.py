@@ -18,10 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from riptide.delivery.outbox import Outbox, OutboxEntry
 from riptide.delivery.positions import redrive_task_id
-from riptide.druid import DruidClient, DruidRequestError, TaskState, with_task_id
+from riptide.druid import (
+    DruidClient,
+    DruidRequestError,
+    DruidUnavailableError,
+    TaskState,
+    with_task_id,
+)
 from riptide.retry import Deadline
 
 logger = Logger(child=True)
@@ -39,6 +46,7 @@ class ReconcileReport:
     resubmitted: int = 0
     rejected: int = 0
     given_up: int = 0
+    deferred: int = 0
     unvisited: int = 0
     oldest_age_seconds: float = 0.0
 
@@ -73,6 +81,12 @@ def reconcile(
                     "status": error.status,
                     "druid_error": error.druid_message,
                 },
+            )
+        except (DruidUnavailableError, BotoCoreError, ClientError) as error:
+            report.deferred += 1
+            logger.warning(
+                "Outbox task not settled this pass; the next one retries it",
+                extra={"task_id": entry.task_id, "error": str(error)},
             )
     return report
 
