@@ -348,3 +348,17 @@ def test_a_batch_level_sent_at_of_nan_is_named(producer: Producer):
         400,
         "sentAt: NaN is not an ISO-8601 date-time",
     )
+
+
+def test_a_batch_context_cannot_inflate_events_past_the_event_limit(producer: Producer):
+    body = {"batch": [track(1), track(2)], "context": {"blob": "x" * 40_000}}
+
+    answer = producer.post("/v1/batch", body)
+
+    assert answer.status == 400
+    assert [(r["index"], r["field"]) for r in answer.body["rejected"]] == [
+        (0, "context"),
+        (1, "context"),
+    ]
+    assert answer.body["rejected"][0]["reason"].startswith("with the batch context merged in")
+    assert producer.stream() == []

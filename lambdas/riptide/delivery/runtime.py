@@ -86,9 +86,17 @@ def druid_auth(secret_value: Mapping[str, Any]) -> DruidAuth | None:
 
 
 def aws_client(service: str) -> Any:
+    """A client with short timeouts and bounded retries: a slow S3 must fail the batch (to be
+    redelivered) well before the Lambda timeout, which would lose the window state."""
     import boto3  # deferred: boto3 costs about 0.3 s to import, paid on first use only
+    from botocore.config import Config
 
-    return boto3.client(service)
+    return boto3.client(
+        service,
+        config=Config(
+            connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
+        ),
+    )
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

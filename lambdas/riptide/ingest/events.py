@@ -21,6 +21,10 @@ UserRecord = tuple[str | None, bytes]
 
 _encode = msgspec.json.Encoder().encode
 
+SERVER_FIELDS_ALLOWANCE_BYTES = 1024
+"""Room for what enrichment adds (receivedAt, timestamp, messageId, context.ip, site) above the
+per-event limit; anything more came from the batch context, copied into every event."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -62,6 +66,13 @@ def prepare_events(
             event = decode_event(item, max_event_bytes)
             enrich(event, check_event(event, endpoint_type))
             payload = _serialize(event)
+            if len(payload) > max_event_bytes + SERVER_FIELDS_ALLOWANCE_BYTES:
+                raise InvalidEventError(
+                    "too_large",
+                    "context",
+                    f"with the batch context merged in, the event is {len(payload):,} bytes; "
+                    f"the limit is {max_event_bytes:,}",
+                )
         except InvalidEventError as error:
             message_id = error.message_id if event is None else message_id_of(event)
             rejections.append(Rejection(index, message_id, error.field, error.reason, error.code))
