@@ -141,6 +141,10 @@ def test_intervals_join_contiguous_minutes():
         (encoded(event(properties={"total": [1]})), "properties.total: expected float"),
         (encoded(event(properties={"quantity": 1.5})), "properties.quantity: expected int"),
         (encoded(event(properties={"quantity": True})), "properties.quantity: expected int"),
+        (
+            encoded(event(properties={"quantity": 2**64 - 1})),
+            "properties.quantity: expected int <= 1000000000000",
+        ),
         (encoded(event(properties={"revenue": 1})).replace(b'"revenue": 1', b'"revenue": 1e999'),
          "properties.revenue: number out of range"),
         (encoded(event(properties="free")), "properties: expected object | null, got str"),

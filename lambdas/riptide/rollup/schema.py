@@ -15,13 +15,20 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from riptide import env
 from riptide.rollup.exceptions import RollupSettingsError
 
 Path = tuple[str, ...]
 Scalar = str | int | float | bool
+
+LONG_SUM_LIMIT = 10**12
+"""Largest magnitude of one event's longSum value. Druid sums longs in 64 bits (and the window
+state packs them as such), so an absurd value is quarantined rather than overflowing a row."""
+LongSumValue = Annotated[int, msgspec.Meta(ge=-LONG_SUM_LIMIT, le=LONG_SUM_LIMIT)]
 
 TIME_FIELDS = ("timestamp", "receivedAt")
 """Top-level fields the time policy reads; settings cannot use them."""
@@ -283,7 +290,7 @@ def _field_types(dimensions: tuple[Dimension, ...], metrics: tuple[Metric, ...])
         for path in source.paths():
             kind = summed.get(path)
             types[path] = (
-                int | None
+                LongSumValue | None
                 if kind is MetricKind.LONG_SUM
                 else float | None
                 if kind is MetricKind.DOUBLE_SUM
