@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from infra.settings import SettingsError
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
@@ -25,6 +27,18 @@ EXIT_PASS = 0
 EXIT_FAIL = 1
 EXIT_SETUP = 2
 COMPACTION_DEADLINE_SECONDS = 60
+
+
+def _positive[N: (int, float)](kind: type[N]) -> Callable[[str], N]:
+    """An argparse type: a number above zero (argparse exits 2, as for any setup problem)."""
+
+    def parse(text: str) -> N:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    return parse
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -44,7 +58,7 @@ def demo(args: argparse.Namespace) -> int:
     out = sys.stdout
     try:
         figures = run_pipeline(options, out)
-    except DruidUnreachableError as error:
+    except (DruidUnreachableError, SettingsError) as error:
         print(f"riptide demo: {error}", file=sys.stderr)
         return EXIT_SETUP
     write_json(figures, Path(figures.run_dir) / "report.json")
@@ -93,18 +107,22 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--rate",
-        type=float,
+        type=_positive(float),
         default=1000,
         help="events per second to send (%(default)s)",
     )
-    run.add_argument("--duration", type=float, default=30, help="seconds of traffic (%(default)s)")
+    run.add_argument(
+        "--duration", type=_positive(float), default=30, help="seconds of traffic (%(default)s)"
+    )
     run.add_argument(
         "--seed",
         type=int,
         default=0,
         help="seed of the traffic generator (%(default)s)",
     )
-    run.add_argument("--shards", type=int, default=4, help="Kinesis shards (%(default)s)")
+    run.add_argument(
+        "--shards", type=_positive(int), default=4, help="Kinesis shards (%(default)s)"
+    )
     run.add_argument(
         "--window",
         type=int,

@@ -47,6 +47,7 @@ class Workload:
     producer_memory_mb: int = 1024
     consumer_memory_mb: int = 1024
     batching_window_seconds: float = 5
+    batch_size: int = 1000
     tumbling_window_seconds: float = 60
 
     def unaggregated(self) -> Workload:
@@ -94,10 +95,15 @@ def estimate(workload: Workload) -> Estimate:
         math.ceil(records_per_second / SHARD_RECORDS_PER_SECOND),
     )
     requests = rate / workload.events_per_request * SECONDS_PER_MONTH
+    batches_per_shard_second = max(
+        1 / workload.batching_window_seconds,
+        records_per_second / shards / workload.batch_size,
+    )
+    final_invokes_per_shard_second = (
+        1 / workload.tumbling_window_seconds if workload.tumbling_window_seconds else 0.0
+    )
     consumer_invocations = (
-        shards
-        * SECONDS_PER_MONTH
-        * (1 / workload.batching_window_seconds + 1 / workload.tumbling_window_seconds)
+        shards * SECONDS_PER_MONTH * (batches_per_shard_second + final_invokes_per_shard_second)
     )
     consumer_seconds = rate * SECONDS_PER_MONTH * workload.consumer_ms_per_1000_events / 1e6
     put_units = records_per_second * units_per_record * SECONDS_PER_MONTH

@@ -31,7 +31,7 @@ class DruidAccounts:
     @classmethod
     def from_env(cls, url: str | None = None) -> DruidAccounts:
         return cls(
-            url=url or os.environ.get("RIPTIDE_DRUID_URL", "http://127.0.0.1:8888"),
+            url=url or os.environ.get("RIPTIDE_DRUID_URL") or _local_router_url(),
             admin_password=os.environ.get("RIPTIDE_DRUID_ADMIN_PASSWORD", "riptide-admin"),
             pipeline_user=os.environ.get("RIPTIDE_DRUID_USER", "riptide"),
             pipeline_password=os.environ.get("RIPTIDE_DRUID_PASSWORD", "riptide-pipeline"),
@@ -83,3 +83,9 @@ def grant_run_datasources(admin: DruidHttp, pipeline_user: str) -> None:
     status, answer = admin.request("POST", assignment)
     if status not in (200, 400):
         raise DruidUnreachableError(f"could not give {pipeline_user} the role {RUN_ROLE}: {answer}")
+
+
+def _local_router_url() -> str:
+    """The router scripts/druid starts: port 8888, shifted by RIPTIDE_DRUID_PORT_OFFSET."""
+    offset = int(os.environ.get("RIPTIDE_DRUID_PORT_OFFSET", "0") or 0)
+    return f"http://127.0.0.1:{8888 + offset}"

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.settings import Settings
+from riptide.ingest.publisher import PAYLOAD_UNIT_BYTES
 from riptide.retry import Backoff
 from tools.local.lambda_context import FunctionSpec, LambdaContext
 from tools.local.stream_audit import StreamAudit
@@ -33,7 +34,6 @@ Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
 MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_STATE_BYTES = 1024 * 1024
-PUT_PAYLOAD_UNIT_BYTES = 25 * 1024
 GET_RECORDS_LIMIT = 10_000
 POLL_INTERVAL_SECONDS = 0.25
 WINDOW_SETTLE_SECONDS = 1.0
@@ -73,9 +73,7 @@ class StreamRecord:
 
     @property
     def put_payload_units(self) -> int:
-        return math.ceil(
-            (len(self.data) + len(self.partition_key.encode())) / PUT_PAYLOAD_UNIT_BYTES
-        )
+        return math.ceil((len(self.data) + len(self.partition_key.encode())) / PAYLOAD_UNIT_BYTES)
 
     @property
     def invoke_bytes(self) -> int:

@@ -87,7 +87,7 @@ class RunFigures:
             bytes_per_event=self.kinesis_bytes / accepted,
             producer_ms_per_request=self.producer_ms_per_request,
             consumer_ms_per_1000_events=self.consumer_ms_per_1000_events,
-            tumbling_window_seconds=self.tumbling_window_seconds or 60,
+            tumbling_window_seconds=self.tumbling_window_seconds,
         )
 
     def to_json(self) -> dict[str, Any]:
