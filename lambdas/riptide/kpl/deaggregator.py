@@ -27,8 +27,8 @@ _MAGIC_SIZE = len(MAGIC)
 def _decode(data: bytes, with_keys: bool) -> DecodedAggregate:
     if len(data) < FRAME_OVERHEAD:
         raise CorruptRecordError(
-            f"{len(data)} bytes after the magic prefix leave no room for the "
-            f"{DIGEST_SIZE}-byte MD5 (at least {FRAME_OVERHEAD} bytes needed)"
+            f"{len(data) - _MAGIC_SIZE} bytes after the magic prefix leave no room for the "
+            f"{DIGEST_SIZE}-byte MD5 (the record needs at least {FRAME_OVERHEAD} bytes)"
         )
     end = len(data) - DIGEST_SIZE
     digest = hashlib.md5(memoryview(data)[_MAGIC_SIZE:end], usedforsecurity=False).digest()
