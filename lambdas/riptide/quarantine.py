@@ -22,6 +22,7 @@ class QuarantineReason(StrEnum):
     CORRUPT_RECORD = "corrupt_record"
     INVALID_EVENT = "invalid_event"
     LATE_EVENT = "late_event"
+    UNREADABLE_WINDOW_STATE = "unreadable_window_state"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import boto3
 import pytest
@@ -10,13 +11,20 @@ from aws_lambda_powertools import Metrics
 from botocore.exceptions import ClientError
 
 import consumer.handler
+from riptide import env
 from riptide.delivery import Outbox, ShardConsumer
 from riptide.delivery.batch import KinesisBatch
 from riptide.druid import DruidClient
 from riptide.quarantine import Quarantine
 from riptide.retry import Deadline
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
-from tests.consumer.conftest import DATASOURCE, OUTBOX_BUCKET, QUARANTINE_BUCKET, Buckets
+from tests.consumer.conftest import (
+    DATASOURCE,
+    OUTBOX_BUCKET,
+    QUARANTINE_BUCKET,
+    Buckets,
+    configure,
+)
 from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
 from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records
 
@@ -179,3 +187,22 @@ def test_window_terminated_early_delivers_its_state(druid: FaultInjectingDruid):
 
     assert ended == {"batchItemFailures": [], "state": {}}
     assert druid.totals()["events"] == 3
+
+
+def test_a_state_the_new_rollup_settings_cannot_read_is_quarantined_and_the_shard_goes_on(
+    druid: FaultInjectingDruid, aws: Buckets, monkeypatch: pytest.MonkeyPatch
+):
+    records = shard_records(0, [orders(2), orders(3)])
+    carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+    configure(monkeypatch, druid.url, **{env.ROLLUP_DIMENSIONS: json.dumps({"site": "site"})})
+
+    final = consumer.handler.handler(
+        kinesis_event(records[1:], window=WINDOW, state=carried["state"], final=True),
+        LambdaContext(),
+    )
+
+    assert final == {"batchItemFailures": [], "state": {}}
+    assert druid.totals()["events"] == 3
+    (quarantined,) = aws.quarantined()
+    assert quarantined["reason"] == "unreadable_window_state"
+    assert quarantined["sequenceNumber"] == records[0].sequence_number

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
@@ -142,7 +143,7 @@ class ShardConsumer:
 
     def _plan(self, batch: KinesisBatch, incoming: WindowState, covering: Covering) -> _Plan:
         plan = _Plan()
-        rollup, coverage = self._restore(incoming, covering)
+        rollup, coverage = self._restore(incoming, covering, plan)
         watch = _StateSizeWatch(self._max_state_bytes)
         for record in batch.records:
             sequence = record.sequence
@@ -171,12 +172,15 @@ class ShardConsumer:
             plan.deliveries.append(_Delivery(rollup, coverage))
         return plan
 
-    def _restore(self, incoming: WindowState, covering: Covering) -> tuple[Rollup, Coverage | None]:
+    def _restore(
+        self, incoming: WindowState, covering: Covering, plan: _Plan
+    ) -> tuple[Rollup, Coverage | None]:
         """The window's partial rollup, unless an outbox entry already holds it.
 
         An entry is always cut from a whole rollup state, so a state that overlaps an entry is
         entirely inside it (this happens when a failed final invoke is retried with its old
-        state): rolling it up again would count it twice.
+        state): rolling it up again would count it twice. A state this schema cannot read (the
+        rollup settings changed within the window) is quarantined whole, so the shard goes on.
         """
         if incoming.coverage is None:
             return self._new_rollup(), None
@@ -189,7 +193,20 @@ class ShardConsumer:
                 },
             )
             return self._new_rollup(), None
-        rollup = Rollup.from_state(self._schema, self._policy, incoming.rollup_state or {})
+        try:
+            rollup = Rollup.from_state(self._schema, self._policy, incoming.rollup_state or {})
+        except ValueError as error:
+            plan.quarantined.append(
+                QuarantinedRecord(
+                    str(incoming.coverage.first.sequence),
+                    None,
+                    QuarantineReason.UNREADABLE_WINDOW_STATE,
+                    f"window state covering {incoming.coverage.first.to_json()} to "
+                    f"{incoming.coverage.last.to_json()} cannot be read: {error}",
+                    msgspec.json.encode(incoming.rollup_state),
+                )
+            )
+            return self._new_rollup(), None
         return rollup, incoming.coverage
 
     def _add_record(self, rollup: Rollup, record: ShardRecord, plan: _Plan) -> Position:
