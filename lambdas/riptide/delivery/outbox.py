@@ -70,6 +70,14 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingKey:
+    """A pending entry as the bucket lists it: its key and when it was last written."""
+
+    key: str
+    stored_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Covering:
     """What the outbox already holds for a span of a shard."""
 
@@ -125,10 +133,20 @@ class Outbox:
         done = tuple(coverage for _, coverage in self._overlapping_keys(DONE, shard_id, span))
         return Covering(pending=pending, done=done)
 
-    def pending(self) -> Iterator[OutboxEntry]:
-        """Every pending entry of the datasource, all shards."""
-        for key in self._keys(f"{PENDING}/{self._datasource}/", start_after=None):
-            yield self._load(key)
+    def pending(self) -> Iterator[PendingKey]:
+        """Every pending entry of the datasource, all shards, as listed: read one with `load`.
+
+        Listing costs nothing per entry, so a pass that runs out of time still counts and ages
+        every entry without downloading task payloads it has no time to settle.
+        """
+        paginator = self._s3.get_paginator("list_objects_v2")
+        prefix = f"{PENDING}/{self._datasource}/"
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for item in page.get("Contents", ()):
+                yield PendingKey(item["Key"], item["LastModified"].timestamp())
+
+    def load(self, pending: PendingKey) -> OutboxEntry:
+        return self._load(pending.key)
 
     def _overlapping_keys(
         self, state: str, shard_id: str, span: Coverage

@@ -64,20 +64,22 @@ def reconcile(
     """One pass over the pending outbox; what the deadline leaves unvisited waits for the next."""
     report = ReconcileReport()
     now = clock()
-    for entry in outbox.pending():
+    for pending in outbox.pending():
         report.pending += 1
-        report.oldest_age_seconds = max(report.oldest_age_seconds, now - entry.created_at)
+        report.oldest_age_seconds = max(report.oldest_age_seconds, now - pending.stored_at)
         if deadline.expired:
             report.unvisited += 1
             continue
         try:
+            entry = outbox.load(pending)
+            report.oldest_age_seconds = max(report.oldest_age_seconds, now - entry.created_at)
             _settle(entry, outbox, druid, deadline, report)
         except DruidRequestError as error:
             report.rejected += 1
             logger.error(
                 "Druid rejects an outbox task; it stays pending",
                 extra={
-                    "task_id": entry.task_id,
+                    "outbox_key": pending.key,
                     "status": error.status,
                     "druid_error": error.druid_message,
                 },
@@ -86,7 +88,7 @@ def reconcile(
             report.deferred += 1
             logger.warning(
                 "Outbox task not settled this pass; the next one retries it",
-                extra={"task_id": entry.task_id, "error": str(error)},
+                extra={"outbox_key": pending.key, "error": str(error)},
             )
     return report
 
