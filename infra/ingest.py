@@ -16,14 +16,13 @@ from aws_cdk.aws_apigateway import AccessLogFormat
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from infra.contract import PRODUCER, SEGMENT_PATHS
 from infra.environment import producer_environment
 from infra.functions import FunctionOptions, riptide_function
 from infra.retention import log_retention
-from infra.routes import SEGMENT_PATHS
 from infra.settings import Settings
 
 CORS_HEADERS = ("Content-Type", "Authorization", "Content-Encoding")
-PRODUCER_SERVICE = "riptide-producer"
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "requestTime": "$context.requestTime",
@@ -66,8 +65,8 @@ class IngestApi(Construct):
             "Producer",
             code=code,
             options=FunctionOptions(
-                handler="producer.handler.handler",
-                service=PRODUCER_SERVICE,
+                handler=PRODUCER.handler,
+                service=PRODUCER.service,
                 description="Accepts Segment-format events and writes them to Kinesis",
                 memory_mb=settings.producer_memory_mb,
                 timeout_seconds=settings.producer_timeout_seconds,

@@ -14,8 +14,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.contract import RECONCILER
 from infra.functions import METRICS_NAMESPACE
-from infra.rollup import RECONCILER_SERVICE
 from infra.settings import Settings
 
 ALARM_PERIOD = Duration.minutes(5)
@@ -68,7 +68,7 @@ class Monitoring(Construct):
             cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
                 metric_name="OutboxOldestAgeSeconds",
-                dimensions_map={"service": RECONCILER_SERVICE},
+                dimensions_map={"service": RECONCILER.service},
                 statistic="Maximum",
                 period=ALARM_PERIOD,
             ),

@@ -14,12 +14,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.buckets import private_bucket
+from infra.contract import CONSUMER, RECONCILER
 from infra.environment import rollup_environment
 from infra.functions import FunctionOptions, VpcPlacement, riptide_function
 from infra.settings import Settings
 
-CONSUMER_SERVICE = "riptide-consumer"
-RECONCILER_SERVICE = "riptide-reconciler"
 OUTBOX_DELIVERED_PREFIX = "done/"
 """Where the consumer's outbox keeps markers of delivered tasks; pending tasks never expire."""
 DLQ_RETENTION = Duration.days(14)
@@ -76,8 +75,8 @@ class Rollup(Construct):
             "Consumer",
             code=code,
             options=FunctionOptions(
-                handler="consumer.handler.handler",
-                service=CONSUMER_SERVICE,
+                handler=CONSUMER.handler,
+                service=CONSUMER.service,
                 description="Rolls up stream events per minute and pushes them to Druid",
                 memory_mb=settings.consumer_memory_mb,
                 timeout_seconds=settings.consumer_timeout_seconds,
@@ -99,8 +98,8 @@ class Rollup(Construct):
             "Reconciler",
             code=code,
             options=FunctionOptions(
-                handler="consumer.reconciler.handler",
-                service=RECONCILER_SERVICE,
+                handler=RECONCILER.handler,
+                service=RECONCILER.service,
                 description="Re-drives Druid tasks that failed and clears delivered ones",
                 memory_mb=settings.reconciler_memory_mb,
                 timeout_seconds=settings.reconciler_timeout_seconds,

@@ -6,7 +6,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from infra.routes import SEGMENT_PATHS
+from infra.contract import SEGMENT_PATHS
 from tests.infra.synthesis import PRODUCER, Synthesis
 
 

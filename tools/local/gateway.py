@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from infra.routes import SEGMENT_PATHS
+from infra.contract import SEGMENT_PATHS
 from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]

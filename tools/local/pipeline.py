@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from infra.contract import CONSUMER, PRODUCER, RECONCILER
 from infra.environment import producer_environment, rollup_environment
 from infra.settings import Settings
 from riptide import env
@@ -49,9 +50,6 @@ from tools.local.rollup_store import DruidRollupStore, NdjsonRollupStore, Rollup
 from tools.local.schedule import Schedule
 from tools.traffic import SITES
 
-PRODUCER = ("producer.handler.handler", "riptide-producer")
-CONSUMER = ("consumer.handler.handler", "riptide-consumer")
-RECONCILER = ("consumer.reconciler.handler", "riptide-reconciler")
 """(handler, Powertools service name) of each function, as the stack configures them."""
 
 SETTLE_CHECK_SECONDS = 1.0
@@ -331,13 +329,19 @@ def _settings(options: RunOptions, druid_url: str, datasource: str) -> Settings:
 def _functions(settings: Settings) -> dict[str, FunctionSpec]:
     return {
         "producer": FunctionSpec(
-            PRODUCER[1], aws.REGION, settings.producer_timeout_seconds, settings.producer_memory_mb
+            PRODUCER.service,
+            aws.REGION,
+            settings.producer_timeout_seconds,
+            settings.producer_memory_mb,
         ),
         "consumer": FunctionSpec(
-            CONSUMER[1], aws.REGION, settings.consumer_timeout_seconds, settings.consumer_memory_mb
+            CONSUMER.service,
+            aws.REGION,
+            settings.consumer_timeout_seconds,
+            settings.consumer_memory_mb,
         ),
         "reconciler": FunctionSpec(
-            RECONCILER[1],
+            RECONCILER.service,
             aws.REGION,
             settings.reconciler_timeout_seconds,
             settings.reconciler_memory_mb,
