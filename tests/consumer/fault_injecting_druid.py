@@ -18,9 +18,11 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from tools.local.loopback import LoopbackServer
 
 TASK_PATH = "/druid/indexer/v1/task"
 COMPACTION_PATH = "/druid/coordinator/v1/config/compaction"
@@ -65,26 +67,18 @@ class FaultInjectingDruid:
         self.compaction: dict[str, dict[str, Any]] = {}
         self._script = _Script()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._scheme = "http"
-        if tls is not None:
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
-            self._scheme = "https"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackServer(_handler_for(self), tls=tls)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{self._scheme}://{host}:{port}"
+        return self._server.url
 
     def __enter__(self) -> FaultInjectingDruid:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     # Scripting
     def script_submit(self, *faults: Fault) -> None:

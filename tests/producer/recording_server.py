@@ -3,11 +3,12 @@ exact requests an SDK builds."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tools.local.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,9 @@ def recording_server() -> Iterator[tuple[str, list[CapturedRequest]]]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the captured requests are the output."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LoopbackServer(Recorder)
+    server.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", captured
+        yield server.url, captured
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        server.stop()

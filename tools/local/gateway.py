@@ -17,11 +17,12 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from infra.contract import SEGMENT_PATHS
 from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
+from tools.local.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
@@ -125,22 +126,18 @@ class LocalHttpApi:
         self.busy_seconds = 0.0
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _request_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackServer(_request_handler(self))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def __enter__(self) -> LocalHttpApi:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def answer(self, event: dict[str, Any]) -> Answer:
         with self._slots:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import urllib3
+
+from tools.local.loopback import LoopbackServer
 
 TASK_PATH = "/druid/indexer/v1/task"
 TASK_STATUS_PATH = "/druid/indexer/v1/taskStatus"
@@ -50,24 +52,20 @@ class NdjsonDruid:
             "authorization"
         ]
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _request_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LoopbackServer(_request_handler(self))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def __enter__(self) -> NdjsonDruid:
         self.rows_path.parent.mkdir(parents=True, exist_ok=True)
         self.rows_path.touch()
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def authorized(self, header: str | None) -> bool:
         return header == self._authorization

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import urllib3
+
+from tools.local.loopback import LoopbackServer
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
 UPSTREAM_TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
@@ -40,12 +42,12 @@ class ForwardingProxy:
         self._pool = urllib3.PoolManager(maxsize=16, retries=False, timeout=UPSTREAM_TIMEOUT)
         self._down = threading.Event()
         self.connections_dropped = 0
-        self._server = self._listen(("127.0.0.1", 0))
-        self.address: tuple[str, int] = self._server.server_address[:2]  # type: ignore[assignment]
+        self._server = self._listen(port=0)
+        self.port = self._server.port
 
     @property
     def url(self) -> str:
-        return f"http://{self.address[0]}:{self.address[1]}"
+        return self._server.url
 
     def __enter__(self) -> ForwardingProxy:
         return self
@@ -61,7 +63,7 @@ class ForwardingProxy:
 
     def come_back(self) -> None:
         if self._down.is_set():
-            self._server = self._listen(self.address)
+            self._server = self._listen(self.port)
             self._down.clear()
 
     def intercept(self, exchange: Exchange) -> Answer | None:
@@ -91,15 +93,13 @@ class ForwardingProxy:
         self.observe(exchange, answer)
         return answer
 
-    def _listen(self, address: tuple[str, int]) -> ThreadingHTTPServer:
-        server = ThreadingHTTPServer(address, _request_handler(self))
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    def _listen(self, port: int) -> LoopbackServer:
+        server = LoopbackServer(_request_handler(self), port=port)
+        server.start()
         return server
 
     def _stop_listening(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 def _request_handler(proxy: ForwardingProxy) -> type[BaseHTTPRequestHandler]:
