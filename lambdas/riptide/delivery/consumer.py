@@ -184,7 +184,7 @@ class ShardConsumer:
         """
         if incoming.coverage is None:
             return self._new_rollup(), None
-        if any(incoming.coverage.overlaps(done) for done in covering.coverages()):
+        if any(incoming.coverage.overlaps(done) for done in covering.coverages):
             logger.info(
                 "Window state already delivered; starting afresh",
                 extra={

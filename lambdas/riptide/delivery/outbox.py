@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
@@ -83,12 +83,15 @@ class Covering:
 
     pending: tuple[OutboxEntry, ...]
     done: tuple[Coverage, ...]
+    coverages: tuple[Coverage, ...] = field(init=False)
+    """Pending and done alike, gathered once: `covers` runs for every record of a batch."""
 
-    def coverages(self) -> tuple[Coverage, ...]:
-        return tuple(entry.coverage for entry in self.pending) + self.done
+    def __post_init__(self) -> None:
+        pending = tuple(entry.coverage for entry in self.pending)
+        object.__setattr__(self, "coverages", pending + self.done)
 
     def covers(self, sequence: int) -> bool:
-        return any(coverage.covers(sequence) for coverage in self.coverages())
+        return any(coverage.covers(sequence) for coverage in self.coverages)
 
 
 class Outbox:
