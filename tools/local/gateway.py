@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from infra.contract import SEGMENT_PATHS
+from riptide.contract import SEGMENT_PATHS
 from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
 from tools.local.loopback import LoopbackServer
 
