@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
+import msgspec
 import pytest
 
 from riptide.profiles import ProfileConsumer, ProfileStore
@@ -163,7 +163,9 @@ def test_a_later_chunk_never_runs_past_a_failed_one(
     assert profile_store.read(site, ["carol"])["carol"] is None
 
 
-def test_stored_profiles_are_json(consumer: ProfileConsumer, store_client: Any, site: str) -> None:
+def test_stored_profiles_are_messagepack(
+    consumer: ProfileConsumer, store_client: Any, site: str
+) -> None:
     consumer.consume(batch([shopping_session(site)]))
-    document = json.loads(store_client.get(SiteKeys(site).profile("u:alice")))
+    document = msgspec.msgpack.decode(store_client.get(SiteKeys(site).profile("u:alice")))
     assert document["identity"] == {"userId": "alice", "anonymousIds": ["anon-1"]}

@@ -1,13 +1,13 @@
 """Profiles in the store: apply chunks of events exactly once, read a profile, delete one.
 
-Layout (riptide.store.SiteKeys): `p:u:<userId>` and `p:a:<anonymousId>` hold a profile as JSON;
+Layout (riptide.store.SiteKeys): `p:u:<userId>` and `p:a:<anonymousId>` hold a profile as
+MessagePack (exact numbers whatever the chunking, and fewer bytes to bill than JSON);
 `l:<identity>` names the profile an anonymous id (or an aliased user id) was joined into;
 `hw:profiles:<shard>` is the last stream position applied for the site from that shard.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +23,7 @@ CONSUMER = "profiles"
 """This consumer's name in its high-water keys."""
 _PACKAGE = "riptide.profiles"
 _encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder().decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,7 @@ class ProfileStore:
                 document = profile or (link is not None and by_link.get(link.decode())) or None
                 if document:
                     break
-            documents[identity] = json.loads(document) if document else None
+            documents[identity] = _decode(document) if document else None
         return documents
 
     def delete(self, site: str, identity: str) -> bool:

@@ -34,9 +34,9 @@ def _window(buckets: dict[str, dict[str, int]], newest: int, size: int) -> dict[
 
 def _counts(stored: dict[str, Any], now_ms: int, _: dict[str, Any]) -> dict[str, Any]:
     return {
-        "lifetime": stored["total"],
-        "last24h": _window(stored["hours"], now_ms // HOUR_MS, 24),
-        "last7d": _window(stored["days"], now_ms // DAY_MS, 7),
+        "lifetime": stored["total"] or {},
+        "last24h": _window(stored["hours"] or {}, now_ms // HOUR_MS, 24),
+        "last7d": _window(stored["days"] or {}, now_ms // DAY_MS, 7),
     }
 
 

@@ -38,7 +38,7 @@ local set_links = {} -- identity -> profile id to write
 local function load(pid)
   if docs[pid] == nil then
     local raw = call('GET', prefix .. 'p:' .. pid)
-    docs[pid] = raw and cjson.decode(raw) or false
+    docs[pid] = raw and cmsgpack.unpack(raw) or false
   end
   return docs[pid]
 end
@@ -437,9 +437,9 @@ for pid, _ in pairs(dirty) do
   local doc = docs[pid]
   if doc then
     if doc.identity.userId then
-      call('SET', prefix .. 'p:' .. pid, cjson.encode(doc))
+      call('SET', prefix .. 'p:' .. pid, cmsgpack.pack(doc))
     else
-      call('SET', prefix .. 'p:' .. pid, cjson.encode(doc), 'PX', anon_ttl)
+      call('SET', prefix .. 'p:' .. pid, cmsgpack.pack(doc), 'PX', anon_ttl)
     end
     written = written + 1
   end

@@ -7,7 +7,7 @@
 
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
-local doc = cjson.decode(raw)
+local doc = cmsgpack.unpack(raw)
 local removed = redis.call('DEL', KEYS[1])
 local identities = {}
 for _, id in ipairs(doc.identity.anonymousIds or {}) do identities[#identities + 1] = 'a:' .. id end
