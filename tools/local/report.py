@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.costs import Workload, cost_table, render_table
+from tools.local.profiles import ProfileFigures, render_profiles
 from tools.local.rollup_store import SiteMinute, Totals
 
 MAX_TABLE_ROWS = 60
@@ -72,6 +73,7 @@ class RunFigures:
     settle_problem: str | None
     faults: list[str] = field(default_factory=list)
     fault_counts: dict[str, int] = field(default_factory=dict)
+    profiles: ProfileFigures | None = None
 
     @property
     def passed(self) -> bool:
@@ -146,6 +148,8 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         lines += [f"  {fault}" for fault in f.faults]
         counts = f.fault_counts.items()
         lines.append("  " + "; ".join(f"{name} {count:,}" for name, count in counts))
+    if f.profiles:
+        lines += render_profiles(f.profiles)
     lines += [
         "",
         "Revenue and unique users by site and minute",

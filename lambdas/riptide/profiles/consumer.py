@@ -66,18 +66,25 @@ class ProfileConsumer:
         self._store = store
         self._chunk_events = chunk_events
         self._clock = clock
+        self.observers: list[Callable[[BatchOutcome], None]] = []
+        """Told each batch's outcome (e.g. the local pipeline gathering freshness figures)."""
 
     def consume(self, batch: KinesisBatch) -> BatchOutcome:
         outcome = BatchOutcome()
         chunks = list(self.chunks(batch, outcome))
-        if not chunks:
-            return outcome
+        if chunks:
+            self._apply(batch, chunks, outcome)
+        for observer in self.observers:
+            observer(outcome)
+        return outcome
+
+    def _apply(self, batch: KinesisBatch, chunks: list[Chunk], outcome: BatchOutcome) -> None:
         try:
             results = self._store.apply(chunks)
         except StoreUnavailableError as error:
             logger.warning("profile store failed; the batch will be retried: %s", error)
             outcome.failed_from = batch.records[0].sequence_number
-            return outcome
+            return
         visible_ms = int(self._clock() * 1000)
         for chunk, result in zip(chunks, results, strict=True):
             self._count(outcome, result)
@@ -85,7 +92,6 @@ class ProfileConsumer:
                 outcome.freshness_ms += [
                     visible_ms - event.received_ms for event in chunk.events[-result.applied :]
                 ]
-        return outcome
 
     def chunks(self, batch: KinesisBatch, outcome: BatchOutcome) -> Iterator[Chunk]:
         """The batch's usable events as chunks per site, each in stream order."""

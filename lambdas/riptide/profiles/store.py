@@ -57,6 +57,10 @@ class ProfileStore:
         self._delete = StoreScript(client, _PACKAGE, "delete.lua")
         self._spec = _encode(rules_spec())
 
+    @property
+    def client(self) -> Any:
+        return self._client
+
     def apply(self, chunks: Iterable[Chunk]) -> list[ChunkResult]:
         """Apply every chunk, in order, in one round trip; events applied before change nothing.
 
