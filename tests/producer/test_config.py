@@ -10,7 +10,7 @@ from producer import handler
 from riptide import env
 from riptide.ingest import ConfigurationError, IngestSettings, PartitionStrategy
 from tests.producer.conftest import SECRET, new_stream
-from tests.producer.http_events import LambdaContext, http_event, track
+from tests.producer.http_events import PRODUCER, http_event, track
 from tests.producer.kinesis_reader import read_events
 
 
@@ -83,7 +83,9 @@ def test_a_misconfigured_function_answers_500_naming_the_variable(monkeypatch):
     monkeypatch.setenv(env.WRITE_KEYS_SECRET_ARN, "k")
     handler.ingestor.cache_clear()
     try:
-        response = handler.handler(http_event("/v1/batch", {"batch": []}), LambdaContext())
+        response = handler.handler(
+            http_event("/v1/batch", {"batch": []}), PRODUCER.frozen_context()
+        )
     finally:
         handler.ingestor.cache_clear()
 
@@ -102,7 +104,7 @@ def test_the_function_wires_itself_from_the_environment(kinesis, secrets, monkey
     handler.ingestor.cache_clear()
     try:
         response = handler.handler(
-            http_event("/v1/batch", {"batch": [track(1), track(2)]}), LambdaContext()
+            http_event("/v1/batch", {"batch": [track(1), track(2)]}), PRODUCER.frozen_context()
         )
     finally:
         handler.ingestor.cache_clear()

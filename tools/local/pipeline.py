@@ -26,6 +26,7 @@ from infra.contract import CONSUMER, PRODUCER, RECONCILER
 from infra.environment import producer_environment, rollup_environment
 from infra.settings import Settings
 from riptide import env
+from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
@@ -34,14 +35,9 @@ from tools.local.druid_access import (
     grant_run_datasources,
 )
 from tools.local.druid_proxy import DruidProxy
-from tools.local.event_source import (
-    EventSourceMapping,
-    MappingSettings,
-    StreamTarget,
-)
+from tools.local.event_source import EventSourceMapping, StreamTarget, mapping_settings
 from tools.local.faults import FaultInjection, FaultPlan
 from tools.local.gateway import LocalHttpApi
-from tools.local.lambda_context import FunctionSpec
 from tools.local.loadgen import LoadGenerator, LoadPlan
 from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
@@ -264,8 +260,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     mapping = stack.enter_context(
         EventSourceMapping(
             target,
-            MappingSettings.from_settings(settings),
-            resources.shard_ids,
+            mapping_settings(settings),
             moto.client("kinesis"),
             moto.client("sqs"),
         )
