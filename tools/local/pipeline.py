@@ -38,6 +38,7 @@ from tools.local.druid_proxy import DruidProxy
 from tools.local.event_source import EventSourceMapping, StreamTarget, mapping_settings
 from tools.local.faults import FaultInjection, FaultPlan
 from tools.local.gateway import LocalHttpApi
+from tools.local.lambda_log import lambda_log
 from tools.local.loadgen import LoadGenerator, LoadPlan
 from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
@@ -241,9 +242,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
             )
         )
     )
-    lambda_log = stack.enter_context((run_dir / "lambda.log").open("w"))
-    stack.enter_context(contextlib.redirect_stdout(lambda_log))
-    stack.enter_context(contextlib.redirect_stderr(lambda_log))
+    stack.enter_context(lambda_log(run_dir / "lambda.log"))
     functions = _functions(settings)
     consumer = _load_handler(*CONSUMER)
     api = stack.enter_context(
