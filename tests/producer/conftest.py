@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from producer import handler
-from riptide.ingest import Ingestor, IngestSettings
+from riptide.ingest import Ingestor, IngestService, IngestSettings
 from riptide.ingest.publisher import KinesisPublisher
 from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.write_keys import WriteKeyRegistry
@@ -58,6 +58,7 @@ class Answer:
 class Producer:
     kinesis: FaultInjectingKinesis
     stream_name: str
+    ingestor: Ingestor
     context: LambdaContext = field(default_factory=PRODUCER.frozen_context)
 
     def send(self, event: dict[str, Any]) -> Answer:
@@ -127,12 +128,12 @@ def make_producer(
             WriteKeyRegistry(SECRET, lambda: secrets, max_age_seconds=300),
             KinesisPublisher(stream_name, lambda: faulty, sleep=clock.sleep),
             IngestTelemetry(handler.metrics),
-            handler.logger,
             clock=lambda: RECEIVED_AT,
             monotonic=clock,
         )
-        monkeypatch.setattr(handler, "ingestor", lambda: ingestor)
-        return Producer(faulty, stream_name, PRODUCER.frozen_context(remaining_millis))
+        service = IngestService(lambda: ingestor, IngestTelemetry(handler.metrics), handler.logger)
+        monkeypatch.setattr(handler, "service", lambda: service)
+        return Producer(faulty, stream_name, ingestor, PRODUCER.frozen_context(remaining_millis))
 
     return make
 

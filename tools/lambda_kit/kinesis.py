@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from riptide.ingest.publisher import PAYLOAD_UNIT_BYTES
+from riptide.contract import PUT_PAYLOAD_UNIT_BYTES
 from tools.lambda_kit.context import ACCOUNT_ID, REGION
 
 SEQUENCE_START = 49_659_813_423_189_745_003_432_095_917_234_980_324_559_238_240_986_624
@@ -50,7 +50,9 @@ class StreamRecord:
 
     @property
     def put_payload_units(self) -> int:
-        return math.ceil((len(self.data) + len(self.partition_key.encode())) / PAYLOAD_UNIT_BYTES)
+        return math.ceil(
+            (len(self.data) + len(self.partition_key.encode())) / PUT_PAYLOAD_UNIT_BYTES
+        )
 
     @property
     def invoke_bytes(self) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from infra.contract import SEGMENT_PATHS
+from riptide.contract import SEGMENT_PATHS
 from tools.lambda_kit.context import FunctionSpec, LambdaContext
 from tools.lambda_kit.http_api import payload_v2_event
 from tools.local.loopback import LoopbackServer
