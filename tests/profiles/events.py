@@ -1,5 +1,6 @@
 """Segment-shaped events as the producer writes them to the stream (enriched: site, timestamp,
-receivedAt, messageId, context.ip), and Kinesis batches of them for the profile consumer."""
+receivedAt, messageId, context.ip), and Kinesis batches of them for the profile consumer (events
+built by tools/lambda_kit)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from riptide.delivery.batch import KinesisBatch
-from tests.consumer.kinesis_events import kinesis_event, shard_records
+from tests.delivery.kinesis_events import shard_records
+from tools.lambda_kit.kinesis import kinesis_event
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 

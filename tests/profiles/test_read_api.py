@@ -4,7 +4,6 @@ handler answers with the profiles, for read keys only, and deletes them for admi
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -27,9 +26,14 @@ from tests.producer.conftest import (  # noqa: F401 (fixtures)
     producer,
     secrets,
 )
-from tests.producer.http_events import LambdaContext, payload_v2, track
+from tests.producer.http_events import DOMAIN, track
 from tests.profiles.conftest import LIMITS
+from tools.lambda_kit.context import FunctionSpec
+from tools.lambda_kit.http_api import payload_v2_event
+from tools.lambda_kit.kinesis import StreamRecord, kinesis_event
 
+PROFILES = FunctionSpec("riptide-profiles")
+CONTEXT = FunctionSpec("riptide-context", memory_mb=512)
 READ_KEY = "rk_test_51f0"
 ADMIN_KEY = "ak_test_9e3d"
 
@@ -73,32 +77,32 @@ def consume_stream(producer: Producer) -> list[dict[str, Any]]:  # noqa: F811
         )["ShardIterator"]
         records = client.get_records(ShardIterator=iterator, Limit=10_000)["Records"]
         if records:
-            event = {"Records": [lambda_record(shard["ShardId"], r) for r in records]}
-            answers.append(profiles_handler.handler(event, LambdaContext()))
+            event = kinesis_event([stream_record(shard["ShardId"], r) for r in records])
+            answers.append(profiles_handler.handler(event, PROFILES.frozen_context()))
     return answers
 
 
-def lambda_record(shard_id: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kinesis": {
-            "partitionKey": record["PartitionKey"],
-            "sequenceNumber": record["SequenceNumber"],
-            "data": base64.b64encode(record["Data"]).decode(),
-            "approximateArrivalTimestamp": record["ApproximateArrivalTimestamp"].timestamp(),
-        },
-        "eventSource": "aws:kinesis",
-        "eventID": f"{shard_id}:{record['SequenceNumber']}",
-    }
+def stream_record(shard_id: str, record: dict[str, Any]) -> StreamRecord:
+    return StreamRecord(
+        shard_id=shard_id,
+        sequence_number=record["SequenceNumber"],
+        partition_key=record["PartitionKey"],
+        data=record["Data"],
+        arrival=record["ApproximateArrivalTimestamp"].timestamp(),
+    )
 
 
 def get(path: str, key: str | None = READ_KEY, method: str = "GET") -> tuple[int, Any]:
-    headers = {} if key is None else {"authorization": f"Bearer {key}"}
-    raw_path, _, query = path.partition("?")
-    event = payload_v2(method, raw_path, headers, b"")
-    event["rawQueryString"] = query
-    if query:
-        event["queryStringParameters"] = dict(part.split("=", 1) for part in query.split("&"))
-    response = context_handler.handler(event, LambdaContext())
+    headers = [] if key is None else [("authorization", f"Bearer {key}")]
+    event = payload_v2_event(
+        method=method,
+        raw_path=path,
+        headers=headers,
+        body=b"",
+        source_ip="198.51.100.7",
+        domain_name=DOMAIN,
+    )
+    response = context_handler.handler(event, CONTEXT.frozen_context())
     return response["statusCode"], json.loads(response["body"])
 
 

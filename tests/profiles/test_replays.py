@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from riptide.delivery.batch import KinesisBatch
 from riptide.profiles import ProfileConsumer, ProfileStore
 from riptide.store import SiteKeys
-from tests.consumer.kinesis_events import StreamRecord, kinesis_event, shard_records
+from tests.delivery.kinesis_events import shard_records
 from tests.profiles.conftest import LIMITS, site_state
 from tests.profiles.events import encoded, event, product
+from tools.lambda_kit.kinesis import StreamRecord, kinesis_event
 
 SHOPPERS = 4
 SHARDS = 2

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from infra.environment import producer_environment, profiles_environment, rollup_environment
 from infra.settings import Settings
 from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, Env
+from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws, profiles
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
@@ -33,14 +34,10 @@ from tools.local.druid_access import (
     grant_run_datasources,
 )
 from tools.local.druid_proxy import DruidProxy
-from tools.local.event_source import (
-    EventSourceMapping,
-    MappingSettings,
-    StreamTarget,
-)
+from tools.local.event_source import EventSourceMapping, StreamTarget, mapping_settings
 from tools.local.faults import FaultInjection, FaultPlan
 from tools.local.gateway import LocalHttpApi
-from tools.local.lambda_context import FunctionSpec
+from tools.local.lambda_log import lambda_log
 from tools.local.loadgen import LoadGenerator, LoadPlan
 from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
@@ -252,9 +249,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
             | profiles_environment(settings, store_url=profile_store_url, store_cluster=False)
         )
     )
-    lambda_log = stack.enter_context((run_dir / "lambda.log").open("w"))
-    stack.enter_context(contextlib.redirect_stdout(lambda_log))
-    stack.enter_context(contextlib.redirect_stderr(lambda_log))
+    stack.enter_context(lambda_log(run_dir / "lambda.log"))
     functions = _functions(settings)
     consumer = _load_handler(*CONSUMER)
     api = stack.enter_context(
@@ -271,8 +266,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     mapping = stack.enter_context(
         EventSourceMapping(
             target,
-            MappingSettings.from_settings(settings),
-            resources.shard_ids,
+            mapping_settings(settings),
             moto.client("kinesis"),
             moto.client("sqs"),
         )
@@ -290,7 +284,6 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
                 dead_letter_queue_url=resources.dead_letter_queue_url,
             ),
             profiles.mapping_settings(settings),
-            resources.shard_ids,
             moto.client("kinesis"),
             moto.client("sqs"),
         )

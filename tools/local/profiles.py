@@ -23,8 +23,8 @@ from riptide.profiles.composition import compose_profile_store
 from riptide.profiles.view import present
 from riptide.store import SiteKeys, connect
 from riptide.store.client import StoreError
-from tools.local.event_source import MappingSettings
-from tools.local.lambda_context import FunctionSpec
+from tools.lambda_kit.context import FunctionSpec
+from tools.lambda_kit.kinesis_mapping import MappingSettings
 
 RUN_DATABASE = 1
 SAMPLE_PROFILES = 3

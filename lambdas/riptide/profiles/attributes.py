@@ -15,7 +15,8 @@ Rules:
   a gap of `gap_seconds` starts a new one.
 - recent: the last `size` distinct items by `id`, newest first.
 - affinity: a score per `key` decaying with `half_life_seconds`, plus `weight` per event.
-- cart: items by product id with quantity and price; added, removed, cleared by an order.
+- cart: items by product id with quantity and price; added, removed, cleared by an order; by
+  the server's receivedAt, as client clocks are corrected only to within seconds.
 - orders: orders and revenue over the lifetime.
 """
 

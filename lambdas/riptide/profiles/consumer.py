@@ -7,10 +7,12 @@ mark for the shard were applied before and are skipped, so Lambda's retries, bis
 and replays of the same records change no profile.
 
 Ordering: within a shard every profile sees its events in stream order. A shopper whose events
-land on several shards (partition keys spread per event) may have them applied out of event
-order; the rules are built for that (first/last and the session go by event time, counts and
-scores commute), except the cart, where a Product Added applied after a later Order Completed
-that cleared the cart is ignored, and traits, where the last identify applied wins.
+land on several shards (partitionStrategy=spread) has them applied in an order no one chose;
+the rules are built for that: first/last and the session go by event time, counts, orders and
+scores add up the same in any order, the cart goes by the server's receivedAt (an add applied
+after the order that followed it is ignored). What order can still change: traits (the identify
+applied last wins a key), which session an out-of-order event counts in, and identity joins of
+a shared device (an anonymousId follows the user who identified on it last, by stream order).
 """
 
 from __future__ import annotations

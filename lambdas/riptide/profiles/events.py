@@ -30,9 +30,9 @@ class ProfileEvent(NamedTuple):
     anonymous_id: str | None
     previous_id: str | None
     timestamp_ms: int
+    received_ms: int
     values: dict[str, Any]
     site: str
-    received_ms: int
 
 
 def stream_position(sequence_number: str, sub_sequence: int) -> str:
@@ -122,7 +122,7 @@ def profile_event(payload: bytes, position: str) -> ProfileEvent:
         anonymous_id=anonymous_id,
         previous_id=_identity(event, "previousId") if call == "alias" else None,
         timestamp_ms=_milliseconds(event.get("timestamp"), "timestamp"),
+        received_ms=_milliseconds(event.get("receivedAt") or event.get("timestamp"), "receivedAt"),
         values=values,
         site=site,
-        received_ms=_milliseconds(event.get("receivedAt") or event.get("timestamp"), "receivedAt"),
     )

@@ -73,7 +73,7 @@ class ProfileStore:
             keys = SiteKeys(chunk.site)
             after = previous.get((chunk.site, chunk.shard_id), "")
             previous[chunk.site, chunk.shard_id] = chunk.events[-1].position
-            rows = [event[:8] for event in chunk.events]
+            rows = [event[:9] for event in chunk.events]
             self._apply(
                 keys=[keys.high_water(CONSUMER, chunk.shard_id)],
                 args=[

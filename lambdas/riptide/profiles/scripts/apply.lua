@@ -6,7 +6,7 @@
 --          carries the same hash tag, so the script stays within one cluster slot.
 -- ARGV[1]  key prefix of the site, e.g. "rt:{shop}:"
 -- ARGV[2]  msgpack array of events, in stream order:
---          {position, label, call, userId, anonymousId, previousId, ts_ms, values}
+--          {position, label, call, userId, anonymousId, previousId, ts_ms, received_ms, values}
 -- ARGV[3]  msgpack map attribute -> {rule, options} (riptide.profiles.attributes)
 -- ARGV[4]  time to live of anonymous profiles, milliseconds
 -- ARGV[5]  most anonymousIds joined to one user
@@ -270,19 +270,23 @@ local function cart_of(doc, name)
   return cart
 end
 
+-- The cart goes by receivedAt, the server's clock when the request arrived: client clocks are
+-- corrected only to within seconds, too coarse to tell an add from the order that follows it.
+-- Events of one request share it; an order then clears what came with it.
 rules.cart = {
   apply = function(doc, name, value, ev)
     local cart = cart_of(doc, name)
+    local at = ev.received
     if ev.label == 'Order Completed' then
-      if ev.ts >= cart.clearedAt then
-        cart.clearedAt = ev.ts
+      if at >= cart.clearedAt then
+        cart.clearedAt = at
         for id, item in pairs(cart.items) do
-          if item.t <= ev.ts then cart.items[id] = nil end
+          if item.t <= at then cart.items[id] = nil end
         end
       end
       return
     end
-    if type(value) ~= 'table' or value.id == nil or ev.ts < cart.clearedAt then return end
+    if type(value) ~= 'table' or value.id == nil or at <= cart.clearedAt then return end
     local id = tostring(value.id)
     local quantity = tonumber(value.quantity) or 1
     local item = cart.items[id] or {quantity = 0}
@@ -291,7 +295,7 @@ rules.cart = {
     item.price = tonumber(value.price) or item.price
     item.name = value.name or item.name
     item.category = value.category or item.category
-    item.t = math.max(item.t or 0, ev.ts)
+    item.t = math.max(item.t or 0, at)
     cart.items[id] = item.quantity > 0 and item or nil
   end,
   merge = function(into, from, name)
@@ -308,7 +312,7 @@ rules.cart = {
       end
     end
     for id, item in pairs(cart.items) do
-      if item.t < cart.clearedAt then cart.items[id] = nil end
+      if item.t <= cart.clearedAt then cart.items[id] = nil end
     end
   end,
 }
@@ -401,7 +405,7 @@ local applied, replayed, last_position = 0, 0, high_water
 for _, row in ipairs(events) do
   local ev = {
     position = row[1], label = row[2], call = row[3], user = row[4], anonymous = row[5],
-    previous = row[6], ts = row[7], values = row[8],
+    previous = row[6], ts = row[7], received = row[8], values = row[9],
   }
   if ev.position <= high_water then
     replayed = replayed + 1
