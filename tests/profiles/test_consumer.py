@@ -169,3 +169,38 @@ def test_stored_profiles_are_messagepack(
     consumer.consume(batch([shopping_session(site)]))
     document = msgspec.msgpack.decode(store_client.get(SiteKeys(site).profile("u:alice")))
     assert document["identity"] == {"userId": "alice", "anonymousIds": ["anon-1"]}
+
+
+def test_an_order_clears_what_arrived_before_it_whatever_the_client_clocks(
+    consumer: ProfileConsumer, profile_store: ProfileStore, site: str
+) -> None:
+    """Client clocks are corrected only to within seconds: an add may carry a later timestamp
+    than the order that followed it. The cart goes by when the server received each."""
+    add = event(
+        site,
+        name="Product Added",
+        user_id="erin",
+        second=5,
+        receivedAt="2026-11-27T10:00:01.000Z",
+        properties=product("p1", "x", 9.0),
+    )
+    order = event(
+        site,
+        name="Order Completed",
+        user_id="erin",
+        second=2,
+        receivedAt="2026-11-27T10:00:03.000Z",
+        properties={"revenue": 9.0},
+    )
+    later_add = event(
+        site,
+        name="Product Added",
+        user_id="erin",
+        second=1,
+        receivedAt="2026-11-27T10:00:04.000Z",
+        properties=product("p2", "x", 4.0),
+    )
+    consumer.consume(batch([[order], [add, later_add]]))  # order first, as from another shard
+
+    profile = present(profile_store.read(site, ["erin"])["erin"], NOW_MS)
+    assert [item["productId"] for item in profile["cart"]["items"]] == ["p2"]
