@@ -41,6 +41,17 @@ def rollup_environment(
     }
 
 
+def store_environment(settings: Settings, *, store_url: str, store_cluster: bool) -> dict[str, str]:
+    """What every function that reaches the store shares: the store and the deduplication window,
+    whose claims outlive the window by the longest a record is retried (its maximum age)."""
+    return {
+        Env.PROFILE_STORE_URL: store_url,
+        Env.PROFILE_STORE_CLUSTER: "true" if store_cluster else "false",
+        Env.DEDUP_WINDOW_SECONDS: str(settings.dedup_window_seconds),
+        Env.DEDUP_RETRY_SECONDS: str(settings.max_record_age_seconds),
+    }
+
+
 def profiles_environment(
     settings: Settings,
     *,
@@ -51,8 +62,7 @@ def profiles_environment(
 ) -> dict[str, str]:
     """What the profile consumer and the read API share (the key secrets: the read API only)."""
     environment = {
-        Env.PROFILE_STORE_URL: store_url,
-        Env.PROFILE_STORE_CLUSTER: "true" if store_cluster else "false",
+        **store_environment(settings, store_url=store_url, store_cluster=store_cluster),
         Env.ANONYMOUS_PROFILE_TTL_DAYS: str(settings.anonymous_profile_ttl_days),
     }
     if read_keys_secret_arn:

@@ -299,6 +299,12 @@ class Settings:
         "Days without activity after which an anonymous profile expires.",
         minimum=1, maximum=3650,
     )  # fmt: skip
+    dedup_window_seconds: int = setting(
+        "dedupWindowSeconds", defaults.DEDUP_WINDOW_SECONDS,
+        "Seconds after a message's first copy in which a copy of it is dropped as a duplicate "
+        "(store memory grows with it: see the cost model).",
+        minimum=60, maximum=604_800,
+    )  # fmt: skip
     context_memory_mb: int = setting(
         "contextMemoryMb", 512, "Read API Lambda memory (MB).", minimum=128, maximum=10240,
     )  # fmt: skip

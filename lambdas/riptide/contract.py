@@ -46,6 +46,10 @@ class Env:
     READ_KEYS_SECRET_ARN = "READ_KEYS_SECRET_ARN"
     ADMIN_KEYS_SECRET_ARN = "ADMIN_KEYS_SECRET_ARN"
 
+    # Deduplication window (rollup and profile consumers)
+    DEDUP_WINDOW_SECONDS = "DEDUP_WINDOW_SECONDS"
+    DEDUP_RETRY_SECONDS = "DEDUP_RETRY_SECONDS"
+
     # Powertools (names defined by aws-lambda-powertools)
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -100,11 +104,14 @@ class MetricName:
     DRUID_LATENCY = "DruidLatency"
     DRUID_TASKS_PUSHED = "DruidTasksPushed"
     DRUID_DUPLICATES_SEEN = "DruidDuplicatesSeen"
+    DUPLICATES_DROPPED = "DuplicatesDropped"
+    """Copies of a message the deduplication window dropped, by site."""
 
     # Profile consumer
     PROFILE_EVENTS_APPLIED = "ProfileEventsApplied"
     PROFILE_EVENTS_REPLAYED = "ProfileEventsReplayed"
     PROFILE_EVENTS_UNUSABLE = "ProfileEventsUnusable"
+    PROFILE_DUPLICATES_DROPPED = "ProfileDuplicatesDropped"
     PROFILE_STORE_COMMANDS = "ProfileStoreCommands"
     PROFILE_STORE_FAILURES = "ProfileStoreFailures"
     PROFILE_FRESHNESS = "ProfileFreshness"

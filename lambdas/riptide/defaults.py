@@ -26,3 +26,7 @@ IDENTITY_CAP = 25
 """Most anonymousIds joined to one user; joining one more lets go of the oldest's link."""
 PROFILE_STORE_CLUSTER = True
 """ElastiCache Serverless answers in cluster mode; a local single server does not."""
+DEDUP_WINDOW_SECONDS = 3_600
+"""Copies of a message arriving within an hour of the first are dropped (memory grows with it)."""
+DEDUP_RETRY_SECONDS = 21_600
+"""The event source mappings' maximum record age: how long after arrival a record is retried."""

@@ -16,6 +16,7 @@ import consumer.reconciler
 from riptide.contract import Env
 from tests.delivery.fault_injecting_druid import FaultInjectingDruid
 from tests.fake_aws import use_fake_aws_credentials
+from tests.profiles.conftest import store_url
 
 OUTBOX_BUCKET = "riptide-outbox"
 QUARANTINE_BUCKET = "riptide-quarantine"
@@ -61,6 +62,8 @@ def configure(monkeypatch: pytest.MonkeyPatch, druid_url: str, **extra: str) -> 
         Env.OUTBOX_BUCKET: OUTBOX_BUCKET,
         Env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
         Env.DRUID_TIMEOUT_SECONDS: "0.3",
+        Env.PROFILE_STORE_URL: store_url(),
+        Env.PROFILE_STORE_CLUSTER: "false",
         **extra,
     }
     for name, value in settings.items():

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 import consumer.handler
 from riptide.contract import Env
+from riptide.dedup.settings import compose_dedup_window
 from riptide.delivery import Outbox, ShardConsumer
 from riptide.delivery.batch import KinesisBatch
 from riptide.druid import DruidClient
@@ -159,6 +160,7 @@ def test_a_rollup_nearing_the_state_cap_is_delivered_early_under_its_own_range(
         druid=DruidClient(druid.url),
         outbox=Outbox(s3, OUTBOX_BUCKET, DATASOURCE),
         quarantine=Quarantine(s3, QUARANTINE_BUCKET),
+        dedup=compose_dedup_window(),
         metrics=Metrics(namespace="Riptide"),
         max_delivery_state_bytes=three_records.state_size(),
     )

@@ -4,9 +4,12 @@ Order matters for "no loss, no double count":
 1. Look up the outbox for what is already delivered (or being delivered) in this span of the
    shard. Those records are skipped; their pending entries are resubmitted under their recorded
    ids, which Druid answers with "already exists" when it holds them.
-2. Roll up the rest, collecting bad records for quarantine. A rollup is cut into a delivery at
-   the end of the invocation (no window), at the window's final invoke, or as soon as it nears
-   the state size limit, so every task payload stays small.
+2. Ask the deduplication window, in one round trip, which of the rest's events are copies of
+   a message another position claimed first, and roll up all others, collecting bad records for
+   quarantine. A rollup is cut into a delivery at the end of the invocation (no window), at the
+   window's final invoke, or as soon as it nears the state size limit, so every task payload
+   stays small. Skipped records were asked before they were delivered or carried; the window's
+   answer for a position never changes, so any replay rolls up the same events.
 3. Store the quarantine object, then for each delivery write its outbox entry and only then
    submit its task. A failure anywhere in 3 fails the whole batch from its first record, and
    the retry meets the outbox entries written so far in step 1.
@@ -24,6 +27,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from riptide.contract import MetricName
+from riptide.dedup import Copy, DedupWindow, message_identity
 from riptide.delivery.batch import KinesisBatch, ShardRecord
 from riptide.delivery.outbox import Covering, Outbox, OutboxEntry
 from riptide.delivery.positions import Coverage, Position, delivery_task_id
@@ -44,6 +48,7 @@ from riptide.quarantine import (
 )
 from riptide.retry import Deadline
 from riptide.rollup import LateEventError, Rollup, RollupSchema, TimePolicy, UnrollableEventError
+from riptide.store import StoreUnavailableError
 
 logger = Logger(child=True)
 
@@ -51,7 +56,13 @@ DEFAULT_MAX_DELIVERY_STATE_BYTES = 600_000
 """A rollup whose state reaches this size is delivered at once: far under Lambda's 1 MB window
 state cap. The state is compressed; the task's NDJSON rows are about ten times its size."""
 
-RETRY_LATER = (DruidUnavailableError, QuarantineWriteError, BotoCoreError, ClientError)
+RETRY_LATER = (
+    DruidUnavailableError,
+    QuarantineWriteError,
+    StoreUnavailableError,
+    BotoCoreError,
+    ClientError,
+)
 """Failures that a later redelivery of the same records can get past."""
 
 
@@ -76,12 +87,25 @@ class _Delivery:
     coverage: Coverage
 
 
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """A Kinesis record's user records: how many, and those that count (by sub-sequence)."""
+
+    total: int
+    counted: list[tuple[int, bytes]]
+
+
+_CORRUPT = _Opened(0, [])
+
+
 @dataclass(slots=True)
 class _Plan:
     deliveries: list[_Delivery] = field(default_factory=list)
     carried: WindowState = field(default_factory=WindowState)
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     events_in: int = 0
+    duplicates: dict[str, int] = field(default_factory=dict)
+    """Copies dropped, by site."""
 
 
 class ShardConsumer:
@@ -94,6 +118,7 @@ class ShardConsumer:
         druid: DruidClient,
         outbox: Outbox,
         quarantine: Quarantine,
+        dedup: DedupWindow,
         metrics: Metrics,
         max_delivery_state_bytes: int = DEFAULT_MAX_DELIVERY_STATE_BYTES,
     ) -> None:
@@ -103,6 +128,7 @@ class ShardConsumer:
         self._druid = druid
         self._outbox = outbox
         self._quarantine = quarantine
+        self._dedup = dedup
         self._metrics = metrics
         self._max_state_bytes = max_delivery_state_bytes
 
@@ -144,11 +170,22 @@ class ShardConsumer:
         self._metrics.add_metric(
             name=MetricName.EVENTS_IN, unit=MetricUnit.Count, value=plan.events_in
         )
+        self._count_duplicates(plan.duplicates)
         return ConsumeResult(failed_from=None, state=plan.carried.to_json() if windowed else None)
 
     def _plan(self, batch: KinesisBatch, incoming: WindowState, covering: Covering) -> _Plan:
         plan = _Plan()
         rollup, coverage = self._restore(incoming, covering, plan)
+        carried_through = coverage.last.sequence if coverage is not None else -1
+        opened = self._open(
+            batch.shard_id,
+            [
+                record
+                for record in batch.records
+                if record.sequence > carried_through and not covering.covers(record.sequence)
+            ],
+            plan,
+        )
         watch = _StateSizeWatch(self._max_state_bytes)
         for record in batch.records:
             sequence = record.sequence
@@ -160,7 +197,7 @@ class ShardConsumer:
                     rollup, coverage = self._new_rollup(), None
                 continue
             events_before = plan.events_in
-            last = self._add_record(rollup, record, plan)
+            last = self._add_record(rollup, record, opened[sequence], plan)
             coverage = (
                 Coverage(Position(sequence), last)
                 if coverage is None
@@ -214,22 +251,62 @@ class ShardConsumer:
             return self._new_rollup(), None
         return rollup, incoming.coverage
 
-    def _add_record(self, rollup: Rollup, record: ShardRecord, plan: _Plan) -> Position:
-        """Roll up one Kinesis record's user records; the position of its last one."""
-        try:
-            payloads = deaggregate(record.data)
-        except CorruptRecordError as error:
-            plan.quarantined.append(
-                QuarantinedRecord(
-                    record.sequence_number,
-                    None,
-                    QuarantineReason.CORRUPT_RECORD,
-                    error.for_sequence_number(record.sequence_number).args[0],
-                    record.data,
+    def _open(self, shard_id: str, records: list[ShardRecord], plan: _Plan) -> dict[int, _Opened]:
+        """De-aggregate the records to roll up and drop the copies the window says are duplicates.
+
+        Corrupt records are quarantined whole. Raises StoreUnavailableError when the window
+        cannot answer: the batch is then retried, never rolled up without it.
+        """
+        payloads_of: dict[int, list[bytes] | None] = {}
+        copies: list[Copy] = []
+        places: list[tuple[int, int]] = []
+        for record in records:
+            try:
+                payloads = deaggregate(record.data)
+            except CorruptRecordError as error:
+                plan.quarantined.append(
+                    QuarantinedRecord(
+                        record.sequence_number,
+                        None,
+                        QuarantineReason.CORRUPT_RECORD,
+                        error.for_sequence_number(record.sequence_number).args[0],
+                        record.data,
+                    )
                 )
+                payloads_of[record.sequence] = None
+                continue
+            payloads_of[record.sequence] = payloads
+            for index, payload in enumerate(payloads):
+                identity = message_identity(payload)
+                if identity is not None:
+                    copies.append(
+                        Copy(*identity, shard_id, record.sequence_number, index, record.arrived_at)
+                    )
+                    places.append((record.sequence, index))
+        dropped: dict[int, set[int]] = {}
+        for copy, place, duplicate in zip(
+            copies, places, self._dedup.duplicates(copies), strict=True
+        ):
+            if duplicate:
+                dropped.setdefault(place[0], set()).add(place[1])
+                plan.duplicates[copy.site] = plan.duplicates.get(copy.site, 0) + 1
+        opened: dict[int, _Opened] = {}
+        for sequence, payloads in payloads_of.items():
+            if payloads is None:
+                opened[sequence] = _CORRUPT
+                continue
+            skip = dropped.get(sequence, ())
+            opened[sequence] = _Opened(
+                len(payloads),
+                [(index, payload) for index, payload in enumerate(payloads) if index not in skip],
             )
-            return Position(record.sequence)
-        for index, payload in enumerate(payloads):
+        return opened
+
+    def _add_record(
+        self, rollup: Rollup, record: ShardRecord, opened: _Opened, plan: _Plan
+    ) -> Position:
+        """Roll up one Kinesis record's counted user records; the position of its last one."""
+        for index, payload in opened.counted:
             try:
                 rollup.add(payload, record.arrived_at)
             except UnrollableEventError as error:
@@ -241,8 +318,18 @@ class ShardConsumer:
                 plan.quarantined.append(
                     QuarantinedRecord(record.sequence_number, index, reason, error.reason, payload)
                 )
-        plan.events_in += len(payloads)
-        return Position(record.sequence, max(len(payloads) - 1, 0))
+        plan.events_in += opened.total
+        return Position(record.sequence, max(opened.total - 1, 0))
+
+    def _count_duplicates(self, by_site: dict[str, int]) -> None:
+        for site, count in by_site.items():
+            with single_metric(
+                name=MetricName.DUPLICATES_DROPPED,
+                unit=MetricUnit.Count,
+                value=count,
+                namespace=self._metrics.namespace,
+            ) as metric:
+                metric.add_dimension(name="site", value=site)
 
     def _store_quarantine(self, batch: KinesisBatch, records: list[QuarantinedRecord]) -> None:
         key = self._quarantine.write(batch.shard_id, records)

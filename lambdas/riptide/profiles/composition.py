@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from riptide.dedup.settings import compose_dedup_window
 from riptide.ingest.config import WRITE_KEYS_MAX_AGE_SECONDS
 from riptide.ingest.service import secrets_manager_client
 from riptide.ingest.write_keys import WriteKeyRegistry
@@ -19,7 +20,9 @@ def compose_profile_store(settings: ProfileSettings | None = None) -> ProfileSto
 
 
 def compose_profile_consumer() -> ProfileConsumer:
-    return ProfileConsumer(compose_profile_store())
+    """The consumer on one store client, which its deduplication window shares."""
+    store = compose_profile_store()
+    return ProfileConsumer(store, compose_dedup_window(store.client))
 
 
 def compose_profile_reads() -> ProfileReads:

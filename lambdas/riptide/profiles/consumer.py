@@ -1,10 +1,11 @@
 """The profile consumer's engine: one shard's batch in, profiles updated exactly once.
 
-Records are de-aggregated and read in stream order; events are grouped per site into chunks of
-at most `chunk_events` (one atomic script call each, a bounded time on the server) and all
-chunks go out in one pipelined round trip. A chunk's events at or below the site's high-water
-mark for the shard were applied before and are skipped, so Lambda's retries, bisected halves
-and replays of the same records change no profile.
+Records are de-aggregated and read in stream order; the deduplication window drops the copies
+of a message that another position claimed first (the same copies the rollup consumer drops);
+the rest are grouped per site into chunks of at most `chunk_events` (one atomic script call
+each, a bounded time on the server) and all chunks go out in one pipelined round trip. A
+chunk's events at or below the site's high-water mark for the shard were applied before and are
+skipped, so Lambda's retries, bisected halves and replays of the same records change no profile.
 
 Ordering: within a shard every profile sees its events in stream order. A shopper whose events
 land on several shards (partitionStrategy=spread) has them applied in an order no one chose;
@@ -22,7 +23,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from riptide.delivery.batch import KinesisBatch
+from riptide.dedup import Copy, DedupWindow
+from riptide.delivery.batch import KinesisBatch, ShardRecord
 from riptide.kpl import CorruptRecordError, deaggregate
 from riptide.profiles.events import (
     ProfileEvent,
@@ -45,6 +47,7 @@ class BatchOutcome:
     applied: int = 0
     replayed: int = 0
     unusable: int = 0
+    duplicates: int = 0
     profiles_written: int = 0
     store_commands: int = 0
     store_calls: int = 0
@@ -62,10 +65,12 @@ class ProfileConsumer:
     def __init__(
         self,
         store: ProfileStore,
+        dedup: DedupWindow,
         chunk_events: int = CHUNK_EVENTS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._dedup = dedup
         self._chunk_events = chunk_events
         self._clock = clock
         self.observers: list[Callable[[BatchOutcome], None]] = []
@@ -73,20 +78,19 @@ class ProfileConsumer:
 
     def consume(self, batch: KinesisBatch) -> BatchOutcome:
         outcome = BatchOutcome()
-        chunks = list(self.chunks(batch, outcome))
-        if chunks:
-            self._apply(batch, chunks, outcome)
+        try:
+            chunks = list(self.chunks(batch, outcome))
+            if chunks:
+                self._apply(chunks, outcome)
+        except StoreUnavailableError as error:
+            logger.warning("profile store failed; the batch will be retried: %s", error)
+            outcome.failed_from = batch.records[0].sequence_number
         for observer in self.observers:
             observer(outcome)
         return outcome
 
-    def _apply(self, batch: KinesisBatch, chunks: list[Chunk], outcome: BatchOutcome) -> None:
-        try:
-            results = self._store.apply(chunks)
-        except StoreUnavailableError as error:
-            logger.warning("profile store failed; the batch will be retried: %s", error)
-            outcome.failed_from = batch.records[0].sequence_number
-            return
+    def _apply(self, chunks: list[Chunk], outcome: BatchOutcome) -> None:
+        results = self._store.apply(chunks)
         visible_ms = int(self._clock() * 1000)
         for chunk, result in zip(chunks, results, strict=True):
             self._count(outcome, result)
@@ -96,9 +100,12 @@ class ProfileConsumer:
                 ]
 
     def chunks(self, batch: KinesisBatch, outcome: BatchOutcome) -> Iterator[Chunk]:
-        """The batch's usable events as chunks per site, each in stream order."""
+        """The batch's usable events that count, as chunks per site, each in stream order.
+
+        Raises StoreUnavailableError when the deduplication window cannot answer.
+        """
         by_site: dict[str, list[ProfileEvent]] = {}
-        for event in self._events(batch, outcome):
+        for event in self._counted(batch, outcome):
             pending = by_site.setdefault(event.site, [])
             pending.append(event)
             if len(pending) == self._chunk_events:
@@ -108,8 +115,37 @@ class ProfileConsumer:
             if pending:
                 yield Chunk(site, batch.shard_id, pending)
 
+    def _counted(self, batch: KinesisBatch, outcome: BatchOutcome) -> list[ProfileEvent]:
+        """The usable events minus the copies the deduplication window drops, in one round trip."""
+        events: list[ProfileEvent] = []
+        copies: list[Copy] = []
+        asked: list[int] = []
+        for event, record, sub_sequence in self._events(batch, outcome):
+            if event.message_id is not None:
+                copies.append(
+                    Copy(
+                        event.site,
+                        event.message_id,
+                        batch.shard_id,
+                        record.sequence_number,
+                        sub_sequence,
+                        record.arrived_at,
+                    )
+                )
+                asked.append(len(events))
+            events.append(event)
+        dropped = {
+            index
+            for index, duplicate in zip(asked, self._dedup.duplicates(copies), strict=True)
+            if duplicate
+        }
+        outcome.duplicates += len(dropped)
+        return [event for index, event in enumerate(events) if index not in dropped]
+
     @staticmethod
-    def _events(batch: KinesisBatch, outcome: BatchOutcome) -> Iterator[ProfileEvent]:
+    def _events(
+        batch: KinesisBatch, outcome: BatchOutcome
+    ) -> Iterator[tuple[ProfileEvent, ShardRecord, int]]:
         for record in batch.records:
             try:
                 payloads = deaggregate(record.data)
@@ -124,7 +160,7 @@ class ProfileConsumer:
                 outcome.events += 1
                 position = stream_position(record.sequence_number, sub_sequence)
                 try:
-                    yield profile_event(payload, position)
+                    yield profile_event(payload, position), record, sub_sequence
                 except UnusableEventError as error:
                     logger.warning(
                         "skipped an event no profile can take",

@@ -33,6 +33,7 @@ class ProfileEvent(NamedTuple):
     received_ms: int
     values: dict[str, Any]
     site: str
+    message_id: str | None
 
 
 def stream_position(sequence_number: str, sub_sequence: int) -> str:
@@ -125,4 +126,5 @@ def profile_event(payload: bytes, position: str) -> ProfileEvent:
         received_ms=_milliseconds(event.get("receivedAt") or event.get("timestamp"), "receivedAt"),
         values=values,
         site=site,
+        message_id=message_id if isinstance(message_id := event.get("messageId"), str) else None,
     )

@@ -10,8 +10,7 @@ from riptide import defaults
 from riptide.config import ConfigurationError, EnvReader
 from riptide.contract import Env
 from riptide.profiles.store import StoreLimits
-
-_SCHEMES = ("redis://", "rediss://")
+from riptide.store import store_url
 
 
 @dataclass(frozen=True)
@@ -25,15 +24,9 @@ class ProfileSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ProfileSettings:
         env = EnvReader(os.environ if environ is None else environ)
-        url = env.text(Env.PROFILE_STORE_URL)
-        if not url.startswith(_SCHEMES):
-            raise ConfigurationError(
-                f"environment variable {Env.PROFILE_STORE_URL} must start with redis:// or "
-                f"rediss://, got {url.split('://')[0]!r}"
-            )
         days = env.integer(Env.ANONYMOUS_PROFILE_TTL_DAYS, defaults.ANONYMOUS_PROFILE_TTL_DAYS)
         return cls(
-            store_url=url,
+            store_url=store_url(env),
             store_cluster=env.flag(Env.PROFILE_STORE_CLUSTER, defaults.PROFILE_STORE_CLUSTER),
             limits=StoreLimits(
                 anonymous_ttl_seconds=days * 86_400, identity_cap=defaults.IDENTITY_CAP

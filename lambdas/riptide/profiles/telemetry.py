@@ -13,6 +13,7 @@ def record_batch(metrics: Metrics, outcome: BatchOutcome) -> None:
     metrics.add_metric(MetricName.PROFILE_EVENTS_APPLIED, MetricUnit.Count, outcome.applied)
     metrics.add_metric(MetricName.PROFILE_EVENTS_REPLAYED, MetricUnit.Count, outcome.replayed)
     metrics.add_metric(MetricName.PROFILE_EVENTS_UNUSABLE, MetricUnit.Count, outcome.unusable)
+    metrics.add_metric(MetricName.PROFILE_DUPLICATES_DROPPED, MetricUnit.Count, outcome.duplicates)
     metrics.add_metric(MetricName.PROFILE_STORE_COMMANDS, MetricUnit.Count, outcome.store_commands)
     metrics.add_metric(
         MetricName.PROFILE_STORE_FAILURES, MetricUnit.Count, int(outcome.failed_from is not None)

@@ -4,8 +4,8 @@ The profile consumer keeps profiles and identity links here; other state that mu
 consumers (e.g. a messageId deduplication window) sits beside it under the same key layout.
 """
 
-from riptide.store.client import StoreUnavailableError, connect
+from riptide.store.client import StoreUnavailableError, connect, store_url
 from riptide.store.keys import SiteKeys
 from riptide.store.scripts import StoreScript
 
-__all__ = ["SiteKeys", "StoreScript", "StoreUnavailableError", "connect"]
+__all__ = ["SiteKeys", "StoreScript", "StoreUnavailableError", "connect", "store_url"]

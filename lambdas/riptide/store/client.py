@@ -13,6 +13,9 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from riptide.config import ConfigurationError, EnvReader
+from riptide.contract import Env
+
 CONNECT_TIMEOUT_SECONDS = 2.0
 COMMAND_TIMEOUT_SECONDS = 5.0
 RETRIES = 3
@@ -20,10 +23,22 @@ RETRIES = 3
 so Lambda retries it, rather than the function hanging."""
 
 StoreError = redis.RedisError
+SCHEMES = ("redis://", "rediss://")
 
 
 class StoreUnavailableError(RuntimeError):
     """The store did not answer or refused a command; the work is retried, never dropped."""
+
+
+def store_url(read: EnvReader) -> str:
+    """The store's URL from PROFILE_STORE_URL, which every function that reaches the store takes."""
+    url = read.text(Env.PROFILE_STORE_URL)
+    if not url.startswith(SCHEMES):
+        raise ConfigurationError(
+            f"environment variable {Env.PROFILE_STORE_URL} must start with redis:// or "
+            f"rediss://, got {url.split('://')[0]!r}"
+        )
+    return url
 
 
 def connect(url: str, *, cluster: bool = False) -> Any:

@@ -37,6 +37,10 @@ class SiteKeys:
         """The profile an identity was joined into (absent while it stands alone)."""
         return f"{self.prefix}l:{profile_id}"
 
+    def message(self, message_id: str) -> str:
+        """The deduplication window's claim on a messageId: who counts it (riptide.dedup)."""
+        return f"{self.prefix}m:{message_id}"
+
     def high_water(self, consumer: str, shard_id: str) -> str:
         """The last stream position `consumer` applied for this site from `shard_id`."""
         return f"{self.prefix}hw:{consumer}:{shard_id}"
