@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from riptide.dedup import DedupWindow, WindowLength
+from riptide.dedup import DedupWindow
 from riptide.store import connect
 from tests.own_store import OwnStore
+from tests.profiles.conftest import WINDOW as LENGTH
 from tests.profiles.conftest import site, store_client, store_url  # noqa: F401 - fixtures
-
-LENGTH = WindowLength(window_seconds=3_600, retry_seconds=600)
 
 
 @pytest.fixture

@@ -12,10 +12,17 @@ from typing import Any
 import pytest
 import redis
 
+from riptide.dedup import DedupWindow, WindowLength
 from riptide.profiles import ProfileConsumer, ProfileStore, StoreLimits
 from riptide.store import SiteKeys, connect
 
 LIMITS = StoreLimits(anonymous_ttl_seconds=30 * 86_400, identity_cap=25)
+WINDOW = WindowLength(window_seconds=3_600, retry_seconds=600)
+
+
+def profile_consumer(store: ProfileStore, **options: Any) -> ProfileConsumer:
+    """The consumer with the deduplication window on its store's client, as the function has."""
+    return ProfileConsumer(store, DedupWindow(store.client, WINDOW), **options)
 
 
 def store_url() -> str:
@@ -45,7 +52,7 @@ def profile_store(store_client: Any) -> ProfileStore:
 
 @pytest.fixture
 def consumer(profile_store: ProfileStore) -> ProfileConsumer:
-    return ProfileConsumer(profile_store, chunk_events=7)
+    return profile_consumer(profile_store, chunk_events=7)
 
 
 def site_state(client: Any, site: str) -> dict[bytes, bytes]:

@@ -12,7 +12,7 @@ from riptide.profiles import ProfileConsumer, ProfileStore
 from riptide.profiles.consumer import BatchOutcome
 from riptide.profiles.view import present
 from riptide.store import SiteKeys, StoreUnavailableError, connect
-from tests.profiles.conftest import LIMITS, site_state
+from tests.profiles.conftest import LIMITS, profile_consumer, site_state
 from tests.profiles.events import START, batch, event, product
 
 NOW_MS = int(START.timestamp() * 1000) + 3_600_000
@@ -133,7 +133,7 @@ def test_unusable_events_are_skipped_and_the_rest_applied(
 
 def test_a_store_outage_fails_the_batch_from_its_first_record(site: str) -> None:
     unreachable = ProfileStore(connect("redis://127.0.0.1:9/0"), LIMITS)
-    consumer = ProfileConsumer(unreachable)
+    consumer = profile_consumer(unreachable)
     events = batch([shopping_session(site)[:2], shopping_session(site)[2:]])
 
     outcome = consumer.consume(events)

@@ -14,7 +14,7 @@ import pytest
 from context import handler as context_handler
 from profiles import handler as profiles_handler
 from riptide.ingest.write_keys import WriteKeyRegistry
-from riptide.profiles import ProfileConsumer, ProfileStore
+from riptide.profiles import ProfileStore
 from riptide.profiles.reads import MAX_IDS, ProfileReads
 from riptide.store import SiteKeys
 from tests.producer.conftest import (  # noqa: F401 (fixtures)
@@ -27,7 +27,7 @@ from tests.producer.conftest import (  # noqa: F401 (fixtures)
     secrets,
 )
 from tests.producer.http_events import DOMAIN, track
-from tests.profiles.conftest import LIMITS
+from tests.profiles.conftest import LIMITS, profile_consumer
 from tools.lambda_kit.context import FunctionSpec
 from tools.lambda_kit.http_api import payload_v2_event
 from tools.lambda_kit.kinesis import StreamRecord, kinesis_event
@@ -59,7 +59,7 @@ def api(store: ProfileStore, aws: None, monkeypatch: pytest.MonkeyPatch) -> None
         return WriteKeyRegistry(arns[kind], lambda: client, 300, kind=kind)
 
     reads = ProfileReads(store, registry("read"), registry("admin"))
-    consumer = ProfileConsumer(store)
+    consumer = profile_consumer(store)
     monkeypatch.setattr(context_handler, "reads", lambda: reads)
     monkeypatch.setattr(profiles_handler, "profile_consumer", lambda: consumer)
 
