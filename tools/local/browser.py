@@ -1,0 +1,189 @@
+"""Real browsers on a shop's page: Debian's Chromium, driven by Playwright, running the published
+@segment/analytics-next bundle from node_modules against a Riptide API.
+
+`ShopSite` serves the page and the SDK's UMD folder from its own origin (so every call to the
+API is cross-origin, as on a real shop). `Shopper` opens the page in a headless Chromium, loads
+the SDK with `cdnURL` set to the API (the only change a site makes), makes SDK calls and leaves
+the page, which is when the batching mode flushes with keepalive fetches. Chromium comes from
+`scripts/chromium`; Playwright never downloads a browser of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tools.local.loopback import LoopbackServer
+
+ROOT = Path(__file__).resolve().parents[2]
+SDK_DIR = ROOT / "node_modules" / "@segment" / "analytics-next" / "dist" / "umd"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+)
+PAGE_LOAD_TIMEOUT_MS = 30_000
+
+STANDARD = "standard"
+BATCHING = "batching"
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Riptide test shop</title>
+<script src="/sdk/index.js"></script></head>
+<body><h1>Riptide test shop</h1>
+<script>
+// Loads the SDK exactly as a shop does, with only cdnURL pointing at Riptide.
+window.loadAnalytics = async ({writeKey, cdnURL, deliveryStrategy}) => {
+  const integrations = deliveryStrategy ? {"Segment.io": {deliveryStrategy}} : {};
+  const [analytics] = await AnalyticsNext.AnalyticsBrowser.load(
+    {writeKey, cdnURL}, {integrations});
+  window.analytics = analytics;
+  return analytics.settings.writeKey;
+};
+// One SDK call; answers the messageId the SDK gave the event.
+window.call = async ([method, args]) => {
+  const context = await window.analytics[method](...args);
+  return context.event.messageId;
+};
+</script></body></html>
+"""
+
+
+class ShopSite:
+    """The shop's origin: the page at / and the analytics-next UMD bundle under /sdk/."""
+
+    def __init__(self, sdk_dir: Path = SDK_DIR) -> None:
+        if not (sdk_dir / "index.js").is_file():
+            raise FileNotFoundError(
+                f"{sdk_dir}/index.js is missing; scripts/setup installs @segment/analytics-next"
+            )
+        self._server = LoopbackServer(_site_handler(sdk_dir))
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def __enter__(self) -> ShopSite:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.stop()
+
+
+def _site_handler(sdk_dir: Path) -> type[BaseHTTPRequestHandler]:
+    files = {f"/sdk/{path.name}": path for path in sdk_dir.iterdir() if path.is_file()}
+
+    class SiteHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            path = self.path.partition("?")[0]
+            if path in ("/", "/index.html"):
+                self._send(200, "text/html; charset=utf-8", PAGE.encode())
+            elif path in files:
+                kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                self._send(200, kind, files[path].read_bytes())
+            else:
+                self._send(404, "text/plain", b"not found")
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: page and bundle loads are not worth a line each."""
+
+    return SiteHandler
+
+
+@dataclass(frozen=True)
+class SdkCall:
+    """One call on the SDK's `analytics` object: SdkCall("track", ("Product Viewed", {...}))."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+
+
+def delivery_strategy(mode: str, batch_size: int = 10, timeout_ms: int = 5_000) -> Any:
+    """The SDK's `deliveryStrategy` for `mode` (None: standard, one request per event)."""
+    if mode == STANDARD:
+        return None
+    if mode == BATCHING:
+        return {"strategy": BATCHING, "config": {"size": batch_size, "timeout": timeout_ms}}
+    raise ValueError(f"mode must be {STANDARD!r} or {BATCHING!r}, got {mode!r}")
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's headless Chromium under Playwright, closed on exit."""
+    if not CHROMIUM.is_file():
+        raise FileNotFoundError(f"{CHROMIUM} is missing; scripts/chromium installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Shopper:
+    """One visitor: a fresh browser profile on the shop's page, with the SDK loaded."""
+
+    def __init__(self, browser: Browser, site_url: str, api_url: str, write_key: str) -> None:
+        self._browser = browser
+        self._site_url = site_url
+        self._api_url = api_url
+        self._write_key = write_key
+
+    def visit(self, mode: str, calls: Sequence[SdkCall], **batching: int) -> list[str]:
+        """Open the page, make `calls`, leave the page; the messageIds of the events sent.
+
+        Standard mode answers once each event's request has been answered; batching mode
+        leaves events buffered until the page is left, when the SDK flushes them.
+        """
+        context = self._browser.new_context()
+        try:
+            page = context.new_page()
+            self._load(page, delivery_strategy(mode, **batching))
+            message_ids = [
+                page.evaluate("window.call", [call.method, list(call.args)]) for call in calls
+            ]
+            page.goto("about:blank")
+        finally:
+            context.close()
+        return message_ids
+
+    def _load(self, page: Page, strategy: Any) -> None:
+        page.goto(self._site_url, timeout=PAGE_LOAD_TIMEOUT_MS)
+        options = {"writeKey": self._write_key, "cdnURL": self._api_url}
+        if strategy is not None:
+            options["deliveryStrategy"] = strategy
+        page.evaluate("window.loadAnalytics", options)
+
+
+def describe(calls: Sequence[SdkCall]) -> str:
+    """The calls as the JavaScript a shop would write, for messages."""
+    return "; ".join(
+        f"analytics.{call.method}({', '.join(json.dumps(arg) for arg in call.args)})"
+        for call in calls
+    )
