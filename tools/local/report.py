@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.costs import Workload, cost_table, render_table
+from tools.costs import REQUEST_SIZES, Workload, cost_table, render_table
 from tools.local.rollup_store import SiteMinute, Totals
 
 MAX_TABLE_ROWS = 60
@@ -152,7 +152,9 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         f"  ({f.site_minute_query})",
         _site_minute_table(f),
     ]
-    lines += ["", _check_line(f), "", cost_table(f.workload(cost_rate))]
+    workload = f.workload(cost_rate)
+    request_sizes = sorted({*REQUEST_SIZES[:-1], round(workload.events_per_request, 1)})
+    lines += ["", _check_line(f), "", cost_table(workload, request_sizes)]
     lines.append(
         "  (Lambda durations as measured here, every part sharing this machine"
         + (", and stretched by the injected faults" if f.faults else "")
