@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import mimetypes
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -155,11 +156,19 @@ class Shopper:
         self._api_url = api_url
         self._write_key = write_key
 
-    def visit(self, mode: str, calls: Sequence[SdkCall], **batching: int) -> list[str]:
+    def visit(
+        self,
+        mode: str,
+        calls: Sequence[SdkCall],
+        settled: Callable[[list[str]], bool] = lambda message_ids: True,
+        **batching: int,
+    ) -> list[str]:
         """Open the page, make `calls`, leave the page; the messageIds of the events sent.
 
-        Standard mode answers once each event's request has been answered; batching mode
-        leaves events buffered until the page is left, when the SDK flushes them.
+        In standard mode each call returns once its request has been answered; in batching mode
+        events wait in the SDK's buffer until it is full, its timeout passes or the page is
+        left, when the SDK flushes them with keepalive fetches. Those outlive the page but not
+        the browser context, which is kept until `settled(message_ids)` is true.
         """
         context = self._browser.new_context()
         try:
@@ -169,6 +178,7 @@ class Shopper:
                 page.evaluate("window.call", [call.method, list(call.args)]) for call in calls
             ]
             page.goto("about:blank")
+            wait_until(lambda: settled(message_ids), f"the events of {describe(calls)} settled")
         finally:
             context.close()
         return message_ids
@@ -179,6 +189,15 @@ class Shopper:
         if strategy is not None:
             options["deliveryStrategy"] = strategy
         page.evaluate("window.loadAnalytics", options)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_seconds: float = 60) -> None:
+    """Poll `condition`; TimeoutError naming `what` when it stays false for `timeout_seconds`."""
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout_seconds:.0f} s for {what}")
+        time.sleep(0.05)
 
 
 def describe(calls: Sequence[SdkCall]) -> str:

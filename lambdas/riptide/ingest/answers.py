@@ -1,7 +1,8 @@
 """Every HTTP answer the producer gives, and the one place where errors become status codes.
 
 Error bodies carry `code` and `message`, the fields Segment's SDKs read and log. Answers that
-ask the client to come back (429, 503) carry Retry-After, which the SDKs honour.
+ask the client to come back (429, 503) carry Retry-After, which the SDKs honour; a 429 also
+carries X-RateLimit-Reset (seconds to wait), which analytics-next's batching mode reads.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from riptide.ingest.exceptions import (
     PublishRefusedError,
     PublishTimeoutError,
     UnauthorizedError,
+    UnknownWriteKeyError,
     UnsupportedEncodingError,
     WriteKeysUnavailableError,
 )
@@ -30,6 +32,7 @@ UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 _STATUS_BY_ERROR: dict[type[IngestError], int] = {
     MalformedBodyError: 400,
     UnauthorizedError: 401,
+    UnknownWriteKeyError: 404,
     BodyTooLargeError: 413,
     UnsupportedEncodingError: 415,
     PublishRefusedError: 500,
@@ -59,10 +62,15 @@ def error_answer(error: IngestError) -> Response:
     headers = {}
     if status == 429:
         headers["Retry-After"] = str(THROTTLED_RETRY_AFTER_SECONDS)
+        headers["X-RateLimit-Reset"] = str(THROTTLED_RETRY_AFTER_SECONDS)
     elif status == 503:
         headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     body = {"success": False, "code": error.code, "message": error.message}
     return Response(status, _JSON, _encode(body), headers)
+
+
+def settings_answer(settings: dict[str, object]) -> Response:
+    return Response(200, _JSON, _encode(settings))
 
 
 def events_answer(accepted: int, rejections: Sequence[Rejection]) -> Response:

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
-from riptide.ingest.answers import error_answer, events_answer, status_for
+from riptide.ingest.answers import error_answer, events_answer, settings_answer, status_for
 from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.enrichment import Enricher
@@ -26,6 +26,8 @@ from riptide.ingest.exceptions import (
     InvalidEventError,
     MalformedBodyError,
     PublishError,
+    UnauthorizedError,
+    UnknownWriteKeyError,
 )
 from riptide.ingest.publisher import (
     CONNECT_TIMEOUT_SECONDS,
@@ -34,6 +36,7 @@ from riptide.ingest.publisher import (
     PublishReport,
 )
 from riptide.ingest.request import IngestRequest
+from riptide.ingest.sdk_settings import sdk_settings
 from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.validation import parse_time
 from riptide.ingest.write_keys import WriteKeyRegistry, write_key_from_header
@@ -97,6 +100,18 @@ class Ingestor:
             )
         self._telemetry.accepted(accepted)
         return events_answer(accepted, rejections)
+
+    def settings(self, write_key: str, host: str, protocol: str) -> Response:
+        """The SDK settings for `write_key`, sending events to this API; 404 for unknown keys."""
+        try:
+            try:
+                self._write_keys.site_for(write_key)
+            except UnauthorizedError:
+                raise UnknownWriteKeyError("no such write key") from None
+        except IngestError as error:
+            self._report_failure(error)
+            return error_answer(error)
+        return settings_answer(sdk_settings(write_key, host, protocol))
 
     def _ingest(
         self, request: IngestRequest, remaining_seconds: float
