@@ -49,8 +49,10 @@ class Pipeline:
     browser: Browser
     kinesis: Any
 
-    def shopper(self, write_key: str = WRITE_KEY) -> Shopper:
-        return Shopper(self.browser, self.site.url, self.api.url, write_key)
+    def shopper(self, api: LocalHttpApi | None = None) -> Shopper:
+        """A visitor of the shop whose SDK loads its settings from `api` (default: the one
+        allowing every origin)."""
+        return Shopper(self.browser, self.site.url, (api or self.api).url, WRITE_KEY)
 
     def stored(self) -> list[dict[str, Any]]:
         """Every event in the stream, de-aggregated, once the API is idle."""

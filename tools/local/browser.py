@@ -148,7 +148,7 @@ def chromium() -> Iterator[Browser]:
 
 
 class Shopper:
-    """One visitor: a fresh browser profile on the shop's page, with the SDK loaded."""
+    """One visitor: a fresh browser profile on the shop's page."""
 
     def __init__(self, browser: Browser, site_url: str, api_url: str, write_key: str) -> None:
         self._browser = browser
@@ -163,28 +163,42 @@ class Shopper:
         settled: Callable[[list[str]], bool] = lambda message_ids: True,
         **batching: int,
     ) -> list[str]:
-        """Open the page, make `calls`, leave the page; the messageIds of the events sent.
+        """Load the SDK, make `calls`, leave the page; the messageIds of the events sent.
 
         In standard mode each call returns once its request has been answered; in batching mode
         events wait in the SDK's buffer until it is full, its timeout passes or the page is
         left, when the SDK flushes them with keepalive fetches. Those outlive the page but not
         the browser context, which is kept until `settled(message_ids)` is true.
         """
+        strategy = delivery_strategy(mode, **batching)
+
+        def make_calls(page: Page) -> list[str]:
+            self._load_sdk(page, strategy)
+            return [page.evaluate("window.call", [call.method, list(call.args)]) for call in calls]
+
+        return self.on_page(make_calls, settled, f"the events of {describe(calls)}")
+
+    def run_script[T](
+        self, script: str, argument: Any, settled: Callable[[T], bool], what: str
+    ) -> T:
+        """Evaluate `script` (a JavaScript function of `argument`) on the page, then leave."""
+        return self.on_page(lambda page: page.evaluate(script, argument), settled, what)
+
+    def on_page[T](self, action: Callable[[Page], T], settled: Callable[[T], bool], what: str) -> T:
+        """Open the shop's page in a new profile, do `action`, leave the page (unloading it, as
+        a shopper navigating away does) and keep the profile until `settled(result)`."""
         context = self._browser.new_context()
         try:
             page = context.new_page()
-            self._load(page, delivery_strategy(mode, **batching))
-            message_ids = [
-                page.evaluate("window.call", [call.method, list(call.args)]) for call in calls
-            ]
+            page.goto(self._site_url, timeout=PAGE_LOAD_TIMEOUT_MS)
+            result = action(page)
             page.goto("about:blank")
-            wait_until(lambda: settled(message_ids), f"the events of {describe(calls)} settled")
+            wait_until(lambda: settled(result), f"{what} to settle")
         finally:
             context.close()
-        return message_ids
+        return result
 
-    def _load(self, page: Page, strategy: Any) -> None:
-        page.goto(self._site_url, timeout=PAGE_LOAD_TIMEOUT_MS)
+    def _load_sdk(self, page: Page, strategy: Any) -> None:
         options = {"writeKey": self._write_key, "cdnURL": self._api_url}
         if strategy is not None:
             options["deliveryStrategy"] = strategy
