@@ -16,7 +16,11 @@ from aws_cdk.aws_apigateway import AccessLogFormat
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from infra.contract import (
+from infra.environment import producer_environment
+from infra.functions import FunctionOptions, riptide_function
+from infra.retention import log_retention
+from infra.settings import Settings
+from riptide.contract import (
     CORS_ALLOW_HEADERS,
     CORS_ALLOW_METHODS,
     CORS_EXPOSE_HEADERS,
@@ -25,10 +29,6 @@ from infra.contract import (
     PRODUCER,
     SDK_SETTINGS_ROUTE,
 )
-from infra.environment import producer_environment
-from infra.functions import FunctionOptions, riptide_function
-from infra.retention import log_retention
-from infra.settings import Settings
 
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",

@@ -3,8 +3,10 @@
 POST /v1/batch and the single calls /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group and
 /v1/alias, as Segment and RudderStack SDKs send them, and their short forms /v1/b, /v1/t, ...
 that the browser and mobile SDKs use; GET /v1/projects/{writeKey}/settings answers what those
-SDKs load from their CDN. CORS is the HTTP API's job (it drops CORS headers integrations set).
-The work happens in riptide.ingest.
+SDKs load from their CDN. CORS is the HTTP API's job (it answers preflights and drops CORS
+headers an integration sets). This module is the Lambda edge only: it turns API Gateway's
+payload 2.0 event into an IngestRequest and the core's Answer into a response; the work happens
+in riptide.ingest.
 """
 
 from __future__ import annotations
@@ -18,28 +20,41 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from riptide.ingest import IngestError, Ingestor, IngestRequest, ingestor_from_env
-from riptide.ingest.answers import error_answer
+from riptide.contract import METRICS_NAMESPACE
+from riptide.ingest import IngestRequest, IngestService
+from riptide.ingest.answers import Answer
 from riptide.ingest.request import SHORT_PATHS, endpoint_for
-from riptide.ingest.telemetry import NAMESPACE
 
 logger = Logger()
-metrics = Metrics(namespace=NAMESPACE)
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 tracer = Tracer(auto_patch=False)
 app = APIGatewayHttpResolver()
 HTTPS = "https"
 
 
 @cache
-def ingestor() -> Ingestor:
+def service() -> IngestService:
     """Built on the first request, so settings and clients are not touched at import."""
-    return ingestor_from_env(metrics, logger, tracer)
+    return IngestService.from_env(metrics, logger, tracer)
 
 
 def take(endpoint: str) -> Response:
-    request = IngestRequest.from_event(app.current_event, endpoint)
+    event = app.current_event
+    headers = event.headers
+    request = IngestRequest(
+        endpoint=endpoint,
+        body=event.body,
+        is_base64_encoded=bool(event.is_base64_encoded),
+        content_encoding=headers.get("content-encoding"),
+        authorization=headers.get("authorization"),
+        source_ip=event.request_context.http.source_ip or None,
+    )
     remaining_seconds = app.lambda_context.get_remaining_time_in_millis() / 1000
-    return ingestor().handle(request, remaining_seconds)
+    return lambda_response(service().handle(request, remaining_seconds))
+
+
+def lambda_response(answer: Answer) -> Response:
+    return Response(answer.status, answer.content_type, answer.body, answer.headers)
 
 
 @app.post("/v1/<call>")
@@ -53,16 +68,12 @@ def call(call: str) -> Response:
 
 @app.get("/v1/projects/<write_key>/settings")
 def sdk_settings(write_key: str) -> Response:
-    """Host and scheme the request came in on (API Gateway sets X-Forwarded-Proto)."""
+    """Events go to the host and scheme this request came in on (API Gateway sets
+    X-Forwarded-Proto), so the settings of a custom domain point at that domain."""
     event = app.current_event
     host = event.request_context.domain_name or event.headers.get("host", "")
     protocol = event.headers.get("x-forwarded-proto", HTTPS).split(",")[0].strip() or HTTPS
-    return ingestor().settings(write_key, host, protocol)
-
-
-@app.exception_handler(IngestError)
-def ingest_error(error: IngestError) -> Response:
-    return error_answer(error)
+    return lambda_response(service().sdk_settings(write_key, host, protocol))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

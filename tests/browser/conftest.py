@@ -18,14 +18,14 @@ import pytest
 from moto import mock_aws
 from playwright.sync_api import Browser
 
-from infra.contract import (
+from producer import handler
+from riptide.contract import (
     CORS_ALLOW_HEADERS,
     CORS_ALLOW_METHODS,
     CORS_EXPOSE_HEADERS,
     CORS_MAX_AGE_SECONDS,
+    Env,
 )
-from producer import handler
-from riptide import env
 from tests.fake_aws import REGION, use_fake_aws_credentials
 from tests.producer.kinesis_reader import read_events
 from tools.local.browser import Shopper, ShopSite, chromium
@@ -99,12 +99,12 @@ def aws() -> Iterator[Any]:
             secrets = boto3.client("secretsmanager")
             keys = {WRITE_KEY: SITE, OTHER_WRITE_KEY: "site-other"}
             arn = secrets.create_secret(Name=SECRET, SecretString=json.dumps(keys))["ARN"]
-            patch.setenv(env.STREAM_NAME, STREAM)
-            patch.setenv(env.WRITE_KEYS_SECRET_ARN, arn)
+            patch.setenv(Env.STREAM_NAME, STREAM)
+            patch.setenv(Env.WRITE_KEYS_SECRET_ARN, arn)
             patch.setenv("NO_PROXY", "127.0.0.1")
-            handler.ingestor.cache_clear()
+            handler.service.cache_clear()
             yield kinesis
-            handler.ingestor.cache_clear()
+            handler.service.cache_clear()
 
 
 def local_api(allow_origins: tuple[str, ...]) -> LocalHttpApi:

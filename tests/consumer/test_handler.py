@@ -11,9 +11,9 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 
 import consumer.handler
-from riptide import env
+from riptide.config import ConfigurationError
+from riptide.contract import Env
 from riptide.delivery import KinesisBatch
-from riptide.delivery.runtime import SettingsError
 from riptide.druid import DruidRequestError
 from tests.consumer.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
 from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
@@ -68,7 +68,7 @@ def test_redelivered_batch_is_recognised_not_counted_twice(druid: FaultInjecting
 def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
     druid: FaultInjectingDruid, aws: Buckets, monkeypatch: pytest.MonkeyPatch
 ):
-    configure(monkeypatch, druid.url, **{env.LATE_TOLERANCE_SECONDS: "3600"})
+    configure(monkeypatch, druid.url, **{Env.LATE_TOLERANCE_SECONDS: "3600"})
     late = json.dumps(
         {
             "type": "track",
@@ -182,7 +182,7 @@ def test_druid_user_comes_from_secrets_manager(aws: Buckets, monkeypatch: pytest
         Name="riptide/druid", SecretString=json.dumps({"username": "riptide", "password": "pw"})
     )
     with FaultInjectingDruid(credentials=("riptide", "pw")) as stub:
-        configure(monkeypatch, stub.url, **{env.DRUID_SECRET_ARN: secret["ARN"]})
+        configure(monkeypatch, stub.url, **{Env.DRUID_SECRET_ARN: secret["ARN"]})
 
         response = consumer.handler.handler(
             kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
@@ -197,7 +197,7 @@ def test_a_druid_secret_left_as_created_means_druid_without_auth(
 ):
     secret = boto3.client("secretsmanager").create_secret(Name="riptide/druid", SecretString="{}")
     with FaultInjectingDruid() as stub:
-        configure(monkeypatch, stub.url, **{env.DRUID_SECRET_ARN: secret["ARN"]})
+        configure(monkeypatch, stub.url, **{Env.DRUID_SECRET_ARN: secret["ARN"]})
 
         response = consumer.handler.handler(
             kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
@@ -208,10 +208,10 @@ def test_a_druid_secret_left_as_created_means_druid_without_auth(
 
 
 def test_missing_setting_is_named(druid: FaultInjectingDruid, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(env.OUTBOX_BUCKET)
+    monkeypatch.delenv(Env.OUTBOX_BUCKET)
     consumer.handler.shard_consumer.cache_clear()
 
-    with pytest.raises(SettingsError, match="OUTBOX_BUCKET: required, but not set"):
+    with pytest.raises(ConfigurationError, match="environment variable OUTBOX_BUCKET must be set"):
         consumer.handler.handler(kinesis_event(shard_records(0, [orders(1)])), LambdaContext())
 
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Metrics
 from botocore.exceptions import ClientError
 
 import consumer.handler
-from riptide import env
+from riptide.contract import Env
 from riptide.delivery import Outbox, ShardConsumer
 from riptide.delivery.batch import KinesisBatch
 from riptide.druid import DruidClient
@@ -194,7 +194,7 @@ def test_a_state_the_new_rollup_settings_cannot_read_is_quarantined_and_the_shar
 ):
     records = shard_records(0, [orders(2), orders(3)])
     carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
-    configure(monkeypatch, druid.url, **{env.ROLLUP_DIMENSIONS: json.dumps({"site": "site"})})
+    configure(monkeypatch, druid.url, **{Env.ROLLUP_DIMENSIONS: json.dumps({"site": "site"})})
 
     final = consumer.handler.handler(
         kinesis_event(records[1:], window=WINDOW, state=carried["state"], final=True),

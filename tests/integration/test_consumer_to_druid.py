@@ -19,7 +19,7 @@ from moto import mock_aws
 
 import consumer.handler
 import consumer.reconciler
-from riptide import env
+from riptide.contract import Env
 from riptide.delivery import Outbox
 from riptide.druid import (
     DruidAuth,
@@ -191,18 +191,18 @@ def outbox(monkeypatch: pytest.MonkeyPatch, druid_settings: DruidSettings) -> It
             ),
         )
         for name, value in {
-            env.DRUID_URL: druid_settings.url,
-            env.DRUID_DATASOURCE: druid_settings.datasource,
-            env.DRUID_SECRET_ARN: secret["ARN"],
-            env.OUTBOX_BUCKET: OUTBOX_BUCKET,
-            env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
+            Env.DRUID_URL: druid_settings.url,
+            Env.DRUID_DATASOURCE: druid_settings.datasource,
+            Env.DRUID_SECRET_ARN: secret["ARN"],
+            Env.OUTBOX_BUCKET: OUTBOX_BUCKET,
+            Env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
         }.items():
             monkeypatch.setenv(name, value)
         consumer.handler.shard_consumer.cache_clear()
-        consumer.reconciler.outbox_and_druid.cache_clear()
+        consumer.reconciler.reconciliation.cache_clear()
         yield Outbox(s3, OUTBOX_BUCKET, druid_settings.datasource)
     consumer.handler.shard_consumer.cache_clear()
-    consumer.reconciler.outbox_and_druid.cache_clear()
+    consumer.reconciler.reconciliation.cache_clear()
 
 
 def test_pushed_rollups_are_exactly_what_sql_returns(

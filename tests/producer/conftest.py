@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from producer import handler
-from riptide.ingest import Ingestor, IngestSettings
+from riptide.ingest import Ingestor, IngestService, IngestSettings
 from riptide.ingest.publisher import KinesisPublisher
 from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.write_keys import WriteKeyRegistry
@@ -57,6 +57,7 @@ class Answer:
 class Producer:
     kinesis: FaultInjectingKinesis
     stream_name: str
+    ingestor: Ingestor
     context: LambdaContext = field(default_factory=LambdaContext)
 
     def send(self, event: dict[str, Any]) -> Answer:
@@ -126,12 +127,14 @@ def make_producer(
             WriteKeyRegistry(SECRET, lambda: secrets, max_age_seconds=300),
             KinesisPublisher(stream_name, lambda: faulty, sleep=clock.sleep),
             IngestTelemetry(handler.metrics),
-            handler.logger,
             clock=lambda: RECEIVED_AT,
             monotonic=clock,
         )
-        monkeypatch.setattr(handler, "ingestor", lambda: ingestor)
-        return Producer(faulty, stream_name, LambdaContext(remaining_millis=remaining_millis))
+        service = IngestService(lambda: ingestor, IngestTelemetry(handler.metrics), handler.logger)
+        monkeypatch.setattr(handler, "service", lambda: service)
+        return Producer(
+            faulty, stream_name, ingestor, LambdaContext(remaining_millis=remaining_millis)
+        )
 
     return make
 

@@ -18,7 +18,7 @@ import boto3
 from moto.kinesis.models import Shard
 from moto.server import ThreadedMotoServer
 
-from riptide import env
+from riptide.contract import METRICS_NAMESPACE, Env
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -28,7 +28,6 @@ DRUID_SECRET = "riptide/druid-credentials"
 QUARANTINE_BUCKET = "riptide-quarantine"
 OUTBOX_BUCKET = "riptide-outbox"
 DEAD_LETTER_QUEUE = "riptide-dead-letters"
-METRICS_NAMESPACE = "Riptide"
 
 
 _SHARD_LOCK = threading.Lock()
@@ -152,7 +151,7 @@ def process_environment(
         "AWS_DEFAULT_REGION": REGION,
         **FAKE_CREDENTIALS,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     }
     if kinesis_endpoint_url:
         environment["AWS_ENDPOINT_URL_KINESIS"] = kinesis_endpoint_url

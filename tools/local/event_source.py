@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.settings import Settings
-from riptide.ingest.publisher import PAYLOAD_UNIT_BYTES
+from riptide.contract import PUT_PAYLOAD_UNIT_BYTES
 from riptide.retry import Backoff
 from tools.local.lambda_context import FunctionSpec, LambdaContext
 from tools.local.stream_audit import StreamAudit
@@ -73,7 +73,9 @@ class StreamRecord:
 
     @property
     def put_payload_units(self) -> int:
-        return math.ceil((len(self.data) + len(self.partition_key.encode())) / PAYLOAD_UNIT_BYTES)
+        return math.ceil(
+            (len(self.data) + len(self.partition_key.encode())) / PUT_PAYLOAD_UNIT_BYTES
+        )
 
     @property
     def invoke_bytes(self) -> int:

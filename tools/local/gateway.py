@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from infra.contract import INGEST_PATHS, SDK_SETTINGS_ROUTE
+from riptide.contract import INGEST_PATHS, SDK_SETTINGS_ROUTE
 from tools.local.cors import CorsPolicy
 from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
 from tools.local.loopback import LoopbackServer

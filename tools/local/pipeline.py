@@ -22,10 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.contract import CONSUMER, PRODUCER, RECONCILER
 from infra.environment import producer_environment, rollup_environment
 from infra.settings import Settings
-from riptide import env
+from riptide.contract import CONSUMER, PRODUCER, RECONCILER, Env
 from tools.local import aws
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
@@ -352,7 +351,7 @@ def _functions(settings: Settings) -> dict[str, FunctionSpec]:
 def _load_handler(handler: str, service: str) -> Callable[..., Any]:
     """Import a handler as its function would, with its own Powertools service name."""
     module_name, attribute = handler.rsplit(".", 1)
-    os.environ[env.POWERTOOLS_SERVICE_NAME] = service
+    os.environ[Env.POWERTOOLS_SERVICE_NAME] = service
     module = importlib.import_module(module_name)
     try:
         return getattr(module, attribute)

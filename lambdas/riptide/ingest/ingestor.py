@@ -1,8 +1,10 @@
-"""One Tracking API request, from HTTP body to Kinesis and back to an HTTP answer.
+"""One Tracking API request, from its body to events in Kinesis.
 
 The order of the steps is deliberate: a write key in the Authorization header is checked before
 the body is read, the body is bounded before it is inflated or parsed, every event is checked on
-its own, and the answer is 200 only once Kinesis holds every accepted event.
+its own, and `ingest` returns only once Kinesis holds every accepted event. It raises an
+IngestError for anything that stops the request as a whole; the front turns both outcomes into
+an answer (riptide.ingest.service).
 """
 
 from __future__ import annotations
@@ -12,20 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
-
-from riptide.ingest.answers import error_answer, events_answer, settings_answer, status_for
 from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.enrichment import Enricher
 from riptide.ingest.events import Rejection, prepare_events
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
-    IngestError,
-    InvalidEventError,
     MalformedBodyError,
-    PublishError,
+    RejectedEventError,
     UnauthorizedError,
     UnknownWriteKeyError,
 )
@@ -71,7 +67,6 @@ class Ingestor:
         write_keys: WriteKeyRegistry,
         publisher: KinesisPublisher,
         telemetry: IngestTelemetry,
-        logger: Logger,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -79,43 +74,29 @@ class Ingestor:
         self._write_keys = write_keys
         self._publisher = publisher
         self._telemetry = telemetry
-        self._logger = logger
         self._clock = clock
         self._monotonic = monotonic
         self._aggregator = build_aggregator(settings)
         self._ordered = settings.partition_strategy == PartitionStrategy.USER
 
-    def handle(self, request: IngestRequest, remaining_seconds: float) -> Response:
-        """The HTTP answer to one request; never raises for anything the client sent."""
-        try:
-            accepted, rejections = self._ingest(request, remaining_seconds)
-        except IngestError as error:
-            self._report_failure(error)
-            return error_answer(error)
-        if rejections:
-            self._telemetry.rejected(rejections)
-            self._logger.info(
-                "events rejected",
-                extra={"accepted": accepted, "rejected": [r.answer() for r in rejections[:20]]},
-            )
-        self._telemetry.accepted(accepted)
-        return events_answer(accepted, rejections)
+    def sdk_settings(self, write_key: str, host: str, protocol: str) -> dict[str, Any]:
+        """The SDK settings of `write_key`, sending events to protocol://host/v1.
 
-    def settings(self, write_key: str, host: str, protocol: str) -> Response:
-        """The SDK settings for `write_key`, sending events to this API; 404 for unknown keys."""
+        Raises UnknownWriteKeyError for a key that maps to no site.
+        """
         try:
-            try:
-                self._write_keys.site_for(write_key)
-            except UnauthorizedError:
-                raise UnknownWriteKeyError("no such write key") from None
-        except IngestError as error:
-            self._report_failure(error)
-            return error_answer(error)
-        return settings_answer(sdk_settings(write_key, host, protocol))
+            self._write_keys.site_for(write_key)
+        except UnauthorizedError:
+            raise UnknownWriteKeyError("no such write key") from None
+        return sdk_settings(write_key, host, protocol)
 
-    def _ingest(
+    def ingest(
         self, request: IngestRequest, remaining_seconds: float
     ) -> tuple[int, list[Rejection]]:
+        """The number of events now in Kinesis and a Rejection for each event left out.
+
+        Raises IngestError when the request cannot be taken as a whole.
+        """
         settings = self._settings
         received_at = self._clock()
         deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
@@ -163,21 +144,6 @@ class Ingestor:
         if count > limit:
             raise BodyTooLargeError(f"the batch has {count:,} events; the limit is {limit:,}")
 
-    def _report_failure(self, error: IngestError) -> None:
-        self._telemetry.request_rejected(error.code)
-        status = status_for(error)
-        written = error.events_written if isinstance(error, PublishError) else 0
-        if written:
-            self._telemetry.possibly_duplicated(written)
-            self._logger.warning(
-                "answered with an error after some events were written; the retry duplicates them",
-                extra={"status": status, "events_possibly_duplicated": written},
-            )
-        if status >= 500:
-            self._logger.error(error.message, extra={"status": status, "code": error.code})
-        else:
-            self._logger.info(error.message, extra={"status": status, "code": error.code})
-
 
 def _batch_context(payload: Payload) -> dict[str, Any] | None:
     context = payload.context
@@ -189,5 +155,5 @@ def _batch_context(payload: Payload) -> dict[str, Any] | None:
 def _batch_sent_at(payload: Payload) -> datetime | None:
     try:
         return parse_time(payload.sent_at, "sentAt")
-    except InvalidEventError as error:
+    except RejectedEventError as error:
         raise MalformedBodyError(f"sentAt: {error.reason}") from None

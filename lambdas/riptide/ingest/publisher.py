@@ -17,12 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from riptide.contract import PUT_PAYLOAD_UNIT_BYTES
 from riptide.ingest.exceptions import PublishRefusedError, PublishTimeoutError
 from riptide.kpl import KinesisRecord, put_records_batches
 from riptide.retry import Backoff, Deadline, wait_before_retry
-
-PAYLOAD_UNIT_BYTES = 25_000
-"""A PUT payload unit, the step Kinesis bills records in (taken at the lower reading of 25 KB)."""
 
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
@@ -133,5 +131,5 @@ class KinesisPublisher:
             report.records_written += 1
             report.events_written += record.user_record_count
             report.bytes_written += size
-            report.payload_units += math.ceil(size / PAYLOAD_UNIT_BYTES)
+            report.payload_units += math.ceil(size / PUT_PAYLOAD_UNIT_BYTES)
         return failures
