@@ -1,6 +1,6 @@
 """The `riptide` command: run the pipeline locally, estimate its AWS cost, set up compaction.
 
-riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] ...
+riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] [--browser] ...
 riptide cost [--rate N] [--events-per-request N ...] [--events-per-record N] ...
 riptide compaction [--druid-url URL] [--datasource NAME] ...
 """
@@ -54,6 +54,7 @@ def demo(args: argparse.Namespace) -> int:
         reconcile_every_seconds=args.reconcile_every,
         settle_timeout_seconds=args.settle_timeout,
         runs_dir=args.runs_dir,
+        browser=args.browser,
     )
     out = sys.stdout
     try:
@@ -140,6 +141,12 @@ def parser() -> argparse.ArgumentParser:
         "--inject-faults",
         action="store_true",
         help="throttle Kinesis and take Druid down for a while during the run",
+    )
+    run.add_argument(
+        "--browser",
+        action="store_true",
+        help="also send shoppers' visits from shop pages in Chromium through the analytics-next "
+        "bundle, standard and batching mode in turn (needs scripts/chromium)",
     )
     run.add_argument(
         "--reconcile-every",

@@ -19,13 +19,7 @@ from moto import mock_aws
 from playwright.sync_api import Browser
 
 from producer import handler
-from riptide.contract import (
-    CORS_ALLOW_HEADERS,
-    CORS_ALLOW_METHODS,
-    CORS_EXPOSE_HEADERS,
-    CORS_MAX_AGE_SECONDS,
-    Env,
-)
+from riptide.contract import Env
 from tests.fake_aws import REGION, use_fake_aws_credentials
 from tests.producer.kinesis_reader import read_events
 from tools.local.browser import Shopper, ShopSite, chromium
@@ -66,16 +60,6 @@ class Pipeline:
         return set(message_ids) <= set(self.stored_ids())
 
 
-def cors_policy(allow_origins: tuple[str, ...]) -> CorsPolicy:
-    return CorsPolicy(
-        allow_origins=allow_origins,
-        allow_methods=CORS_ALLOW_METHODS,
-        allow_headers=CORS_ALLOW_HEADERS,
-        expose_headers=CORS_EXPOSE_HEADERS,
-        max_age_seconds=CORS_MAX_AGE_SECONDS,
-    )
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with chromium() as launched:
@@ -113,7 +97,9 @@ def local_api(allow_origins: tuple[str, ...]) -> LocalHttpApi:
     function = FunctionSpec(
         "riptide-producer", os.environ.get("AWS_DEFAULT_REGION", REGION), 10, 1024
     )
-    return LocalHttpApi(handler.handler, function, concurrency=1, cors=cors_policy(allow_origins))
+    return LocalHttpApi(
+        handler.handler, function, concurrency=1, cors=CorsPolicy.for_origins(allow_origins)
+    )
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from riptide.contract import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+)
+
 Answer = tuple[int, dict[str, str], bytes]
 
 _CORS_PREFIX = "access-control-"
@@ -27,6 +34,17 @@ class CorsPolicy:
     allow_headers: Sequence[str]
     expose_headers: Sequence[str]
     max_age_seconds: int
+
+    @classmethod
+    def for_origins(cls, allow_origins: Sequence[str]) -> CorsPolicy:
+        """The policy the stack configures, with the corsAllowOrigins setting."""
+        return cls(
+            allow_origins=tuple(allow_origins),
+            allow_methods=CORS_ALLOW_METHODS,
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+            max_age_seconds=CORS_MAX_AGE_SECONDS,
+        )
 
     def allowed_origin(self, origin: str | None) -> str | None:
         """The Access-Control-Allow-Origin value for `origin`, or None when it is not allowed."""
