@@ -30,6 +30,7 @@ metrics = Metrics(namespace=METRICS_NAMESPACE)
 tracer = Tracer(auto_patch=False)
 app = APIGatewayHttpResolver()
 HTTPS = "https"
+SCHEMES = frozenset({"http", HTTPS})
 
 
 @cache
@@ -58,7 +59,7 @@ def lambda_response(answer: Answer) -> Response:
 
 
 @app.post("/v1/<call>")
-def call(call: str) -> Response:
+def tracking_call(call: str) -> Response:
     endpoint = endpoint_for(call)
     if endpoint is None:
         calls = ", ".join(f"/v1/{name}" for name in (*SHORT_PATHS.values(), *SHORT_PATHS))
@@ -72,8 +73,9 @@ def sdk_settings(write_key: str) -> Response:
     X-Forwarded-Proto), so the settings of a custom domain point at that domain."""
     event = app.current_event
     host = event.request_context.domain_name or event.headers.get("host", "")
-    protocol = event.headers.get("x-forwarded-proto", HTTPS).split(",")[0].strip() or HTTPS
-    return lambda_response(service().sdk_settings(write_key, host, protocol))
+    protocol = event.headers.get("x-forwarded-proto", HTTPS).split(",")[0].strip().lower()
+    scheme = protocol if protocol in SCHEMES else HTTPS
+    return lambda_response(service().sdk_settings(write_key, host, scheme))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
