@@ -44,8 +44,8 @@ class Pipeline:
     kinesis: Any
 
     def shopper(self, api: LocalHttpApi | None = None) -> Shopper:
-        """A visitor of the shop whose SDK loads its settings from `api` (default: the one
-        allowing every origin)."""
+        """A new visitor of the shop whose SDK loads its settings from `api` (default: the
+        one allowing every origin); close it when done."""
         return Shopper(self.browser, self.site.url, (api or self.api).url, WRITE_KEY)
 
     def stored(self) -> list[dict[str, Any]]:

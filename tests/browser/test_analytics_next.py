@@ -44,7 +44,8 @@ def assert_stored_once(pipeline: Pipeline, message_ids: list[str]) -> list[dict]
 def test_every_event_the_page_sends_is_stored_once(
     pipeline: Pipeline, mode: str, batching: dict[str, int]
 ):
-    message_ids = pipeline.shopper().visit(mode, SHOPPING, pipeline.holds, **batching)
+    with pipeline.shopper() as shopper:
+        message_ids = shopper.visit(mode, SHOPPING, pipeline.holds, **batching)
 
     events = assert_stored_once(pipeline, message_ids)
     assert [event["type"] for event in events] == TYPES

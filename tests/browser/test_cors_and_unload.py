@@ -73,13 +73,18 @@ def test_error_answers_carry_cors_headers_so_the_sdk_does_not_resend(
 
 
 def test_a_page_from_an_origin_not_allowed_cannot_send(pipeline: Pipeline):
-    with local_api((SHOP_ORIGIN,)) as api, pytest.raises(PageError):
-        pipeline.shopper(api).visit(STANDARD, [SdkCall("track", ("Blocked",))])
+    with (
+        local_api((SHOP_ORIGIN,)) as api,
+        pipeline.shopper(api) as shopper,
+        pytest.raises(PageError),
+    ):
+        shopper.visit(STANDARD, [SdkCall("track", ("Blocked",))])
 
 
 def test_allowed_origins_are_a_setting_the_browser_honours(pipeline: Pipeline):
     with local_api((SHOP_ORIGIN, pipeline.site.url)) as api:
-        message_ids = pipeline.shopper(api).visit(STANDARD, [SdkCall("track", ("Allowed",))])
+        with pipeline.shopper(api) as shopper:
+            message_ids = shopper.visit(STANDARD, [SdkCall("track", ("Allowed",))])
         api.drain()
 
     assert Counter(pipeline.stored_ids())[message_ids[0]] == 1
@@ -111,12 +116,13 @@ def test_beacons_and_keepalive_fetches_are_taken(pipeline: Pipeline):
     big = [unload_event(f"keepalive-{n}", pad=900) for n in range(60)]
     expected = [event["messageId"] for event in events + big]
 
-    sent = pipeline.shopper().run_script(
-        UNLOAD_SCRIPT,
-        [pipeline.api.url, WRITE_KEY, events, big],
-        lambda _: pipeline.holds(expected),
-        "beacons and a keepalive fetch",
-    )
+    with pipeline.shopper() as shopper:
+        sent = shopper.run_script(
+            UNLOAD_SCRIPT,
+            [pipeline.api.url, WRITE_KEY, events, big],
+            lambda _: pipeline.holds(expected),
+            "beacons and a keepalive fetch",
+        )
 
     assert sent["asText"] is True and sent["asBlob"] is True
     assert sent["keepaliveStatus"] == 200

@@ -148,19 +148,31 @@ def chromium() -> Iterator[Browser]:
 
 
 class Shopper:
-    """One visitor: a fresh browser profile on the shop's page."""
+    """One visitor with a browser profile of their own (cookies, localStorage), which lasts
+    until `close`; each visit is a new page view of the shop in that profile."""
 
     def __init__(self, browser: Browser, site_url: str, api_url: str, write_key: str) -> None:
-        self._browser = browser
+        self._profile = browser.new_context()
         self._site_url = site_url
         self._api_url = api_url
         self._write_key = write_key
+
+    def __enter__(self) -> Shopper:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._profile.close()
 
     def visit(
         self,
         mode: str,
         calls: Sequence[SdkCall],
         settled: Callable[[list[str]], bool] = lambda message_ids: True,
+        *,
+        stay: bool = False,
         **batching: int,
     ) -> list[str]:
         """Load the SDK, make `calls`, leave the page; the messageIds of the events sent.
@@ -168,15 +180,20 @@ class Shopper:
         In standard mode each call returns once its request has been answered; in batching mode
         events wait in the SDK's buffer until it is full, its timeout passes or the page is
         left, when the SDK flushes them with keepalive fetches. Those outlive the page but not
-        the browser context, which is kept until `settled(message_ids)` is true.
+        the browser context, which is kept until `settled(message_ids)` is true. With `stay`
+        the shopper stays on the page until then, so the SDK's own retries happen there.
         """
         strategy = delivery_strategy(mode, **batching)
+        what = f"the events of {describe(calls)}"
 
         def make_calls(page: Page) -> list[str]:
             self._load_sdk(page, strategy)
-            return [page.evaluate("window.call", [call.method, list(call.args)]) for call in calls]
+            ids = [page.evaluate("window.call", [call.method, list(call.args)]) for call in calls]
+            if stay:
+                wait_until(lambda: settled(ids), f"{what} to settle on the page")
+            return ids
 
-        return self.on_page(make_calls, settled, f"the events of {describe(calls)}")
+        return self.on_page(make_calls, settled, what)
 
     def run_script[T](
         self, script: str, argument: Any, settled: Callable[[T], bool], what: str
@@ -185,17 +202,16 @@ class Shopper:
         return self.on_page(lambda page: page.evaluate(script, argument), settled, what)
 
     def on_page[T](self, action: Callable[[Page], T], settled: Callable[[T], bool], what: str) -> T:
-        """Open the shop's page in a new profile, do `action`, leave the page (unloading it, as
-        a shopper navigating away does) and keep the profile until `settled(result)`."""
-        context = self._browser.new_context()
+        """Open the shop's page, do `action`, leave the page (unloading it, as a shopper
+        navigating away does) and wait until `settled(result)`."""
+        page = self._profile.new_page()
         try:
-            page = context.new_page()
             page.goto(self._site_url, timeout=PAGE_LOAD_TIMEOUT_MS)
             result = action(page)
             page.goto("about:blank")
             wait_until(lambda: settled(result), f"{what} to settle")
         finally:
-            context.close()
+            page.close()
         return result
 
     def _load_sdk(self, page: Page, strategy: Any) -> None:

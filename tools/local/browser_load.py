@@ -92,10 +92,10 @@ class BrowserShoppers:
     def _visit(self, browser: Any, site_url: str, mode: str) -> None:
         site, events = self._traffic.next_session()
         calls = sdk_calls(events)
-        shopper = Shopper(browser, site_url, self._api_url, site.write_key)
         self._visit_ids = []
         try:
-            shopper.visit(mode, calls, self._settled)
+            with Shopper(browser, site_url, self._api_url, site.write_key) as shopper:
+                shopper.visit(mode, calls, self._settled)
         except Exception:  # a page that failed is reported, never the end of the run
             traceback.print_exc()
             failed = 1
