@@ -22,10 +22,10 @@ from producer import handler
 from riptide.contract import Env
 from tests.fake_aws import REGION, use_fake_aws_credentials
 from tests.producer.kinesis_reader import read_events
+from tools.lambda_kit.context import FunctionSpec
 from tools.local.browser import Shopper, ShopSite, chromium
 from tools.local.cors import CorsPolicy
 from tools.local.gateway import LocalHttpApi
-from tools.local.lambda_context import FunctionSpec
 
 STREAM = "riptide-browser-events"
 SECRET = "riptide/browser-write-keys"

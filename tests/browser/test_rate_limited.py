@@ -24,10 +24,10 @@ from riptide.ingest.write_keys import WriteKeyRegistry
 from tests.browser.conftest import SITE, Pipeline
 from tests.browser.test_analytics_next import SHOPPING
 from tests.producer.fault_injecting_kinesis import FailCall, FaultInjectingKinesis
+from tools.lambda_kit.context import FunctionSpec
 from tools.local.browser import BATCHING, STANDARD
 from tools.local.cors import CorsPolicy
 from tools.local.gateway import LocalHttpApi
-from tools.local.lambda_context import FunctionSpec
 
 THROTTLED = "ProvisionedThroughputExceededException"
 TRIES_ONCE_TIMEOUT_SECONDS = 4
