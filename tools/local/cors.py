@@ -5,7 +5,9 @@ Access-Control-Request-Method) itself, on any path, without calling the integrat
 other request from an allowed origin it adds the configured headers to the answer, whatever its
 status, and ignores CORS headers the integration set. Browsers need those headers on error
 answers too: analytics-next treats an answer it may not read as a network failure and sends the
-event again.
+event again. AWS documents this for the integration's answers; the stand-in also puts them on
+its own (no route, body too large, function failed), where API Gateway's behaviour is not
+documented.
 """
 
 from __future__ import annotations
