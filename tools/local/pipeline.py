@@ -264,7 +264,6 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         LocalHttpApi(
             _load_handler(*PRODUCER),
             functions["producer"],
-            concurrency=4,
             cors=CorsPolicy.for_origins(settings.cors_allow_origins),
         )
     )
