@@ -82,7 +82,15 @@ class RunFigures:
     def workload(self, rate: float) -> Workload:
         """The measured workload, scaled to `rate` events/s, for the cost estimate."""
         accepted = max(self.accepted, 1)
+        measured_profiles = {}
+        if self.profiles and self.profiles.applied:
+            measured_profiles = {
+                "profile_ms_per_1000_events": 1000 * self.profiles.busy_ms / accepted,
+                "store_commands_per_event": self.profiles.commands_per_event,
+                "profile_bytes": self.profiles.mean_profile_bytes,
+            }
         return Workload(
+            **measured_profiles,
             events_per_second=rate,
             events_per_request=accepted / max(self.requests_ok, 1),
             events_per_record=accepted / max(self.kinesis_records, 1),
