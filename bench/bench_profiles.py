@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import statistics
 import time
 import uuid
 from functools import partial
@@ -114,12 +115,56 @@ def store_operations(url: str, payloads: list[bytes], chunk_events: int) -> dict
     return {"events": totals["events"], **per_event, "wall µs/event": 1e6 * elapsed / events}
 
 
+def read_latency(url: str, payloads: list[bytes], reads: int, rate: float) -> list[float]:
+    """Milliseconds the read API's core takes per GET /v1/profiles/{id}, paced at `rate`/s,
+    for profiles of the corpus applied under a fresh site (Secrets Manager from moto)."""
+    import boto3
+    from moto import mock_aws
+
+    from riptide.ingest.write_keys import WriteKeyRegistry
+    from riptide.profiles.reads import ProfileReads
+
+    site = f"bench-{uuid.uuid4().hex[:10]}"
+    one_site = f'"site":"{site}","shop":"'.encode()  # every shop's events under one site
+    renamed = [p.replace(b'"site":"', one_site, 1) for p in payloads]
+    client = connect(url)
+    store = ProfileStore(client, LIMITS)
+    consumer = ProfileConsumer(store)
+    ids: list[str] = []
+    for records in batches(renamed):
+        consumer.consume(KinesisBatch.from_event({"Records": records}))
+    for payload in renamed[: reads * 2]:
+        event = json.loads(payload)
+        ids.append(event.get("userId") or event["anonymousId"])
+    timings = []
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="eu-west-1")
+        arn = secrets.create_secret(Name="read", SecretString=json.dumps({"rk": site}))["ARN"]
+        reader = ProfileReads(store, WriteKeyRegistry(arn, lambda: secrets, 300, kind="read"), None)
+        reader.get("Bearer rk", ids[0])  # loads the keys, as the first request of a function does
+        gap = 1 / rate
+        next_at = time.perf_counter()
+        for identity in ids[:reads]:
+            next_at += gap
+            started = time.perf_counter()
+            answer = reader.get("Bearer rk", identity)
+            timings.append(1000 * (time.perf_counter() - started))
+            if answer.status != 200:
+                raise SystemExit(f"read of {identity} answered {answer.status}: {answer.body}")
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+    for key in client.scan_iter(match=f"rt:\\{{{site}*", count=1000):
+        client.delete(key)
+    return sorted(timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=2_000, help="simulated events/s of traffic")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--store-url", default="redis://127.0.0.1:6390/0")
+    parser.add_argument("--reads", type=int, default=5_000)
+    parser.add_argument("--read-rate", type=float, default=500, help="reads per second")
     args = parser.parse_args()
 
     payloads = event_corpus(args.events, args.rate)
@@ -148,6 +193,14 @@ def main() -> None:
     print(f"{'':<24}" + "".join(f"{name:>15}" for name in names))
     for label, figures in rows.items():
         print(f"{label:<24}" + "".join(f"{figures[name]:>15.4f}" for name in names))
+
+    timings = read_latency(args.store_url, payloads, args.reads, args.read_rate)
+    quantiles = statistics.quantiles(timings, n=100, method="inclusive")
+    print(
+        f"\nread API core, GET /v1/profiles/{{id}} at {args.read_rate:,.0f} reads/s "
+        f"({len(timings):,} reads, store on loopback): p50 {quantiles[49]:.2f} ms, "
+        f"p99 {quantiles[98]:.2f} ms, max {timings[-1]:.2f} ms"
+    )
 
 
 if __name__ == "__main__":
