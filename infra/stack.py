@@ -10,6 +10,7 @@ from infra.bundling import lambda_code
 from infra.functions import VpcPlacement
 from infra.ingest import IngestApi
 from infra.monitoring import Monitoring
+from infra.profiles import ProfilePipeline
 from infra.rollup import RollupPipeline
 from infra.settings import Settings
 from infra.stream import event_stream
@@ -27,13 +28,23 @@ class RiptideStack(Stack):
         code = lambda_code()
         self.stream = event_stream(self, "Events", settings)
         self.ingest = IngestApi(self, "Ingest", settings=settings, code=code, stream=self.stream)
+        placement = self._vpc_placement(settings)
         self.rollup = RollupPipeline(
             self,
             "Rollup",
             settings=settings,
             code=code,
             stream=self.stream,
-            placement=self._vpc_placement(settings),
+            placement=placement,
+        )
+        self.profiles = ProfilePipeline(
+            self,
+            "Profiles",
+            settings=settings,
+            code=code,
+            stream=self.stream,
+            api=self.ingest.api,
+            placement=placement,
         )
         self.monitoring = Monitoring(
             self,
@@ -45,6 +56,8 @@ class RiptideStack(Stack):
                 "Producer": self.ingest.producer,
                 "Consumer": self.rollup.consumer,
                 "Reconciler": self.rollup.reconciler,
+                "Profiles": self.profiles.consumer,
+                "ProfileReads": self.profiles.reader,
             },
             dead_letters=self.rollup.dead_letters,
         )
@@ -84,6 +97,18 @@ class RiptideStack(Stack):
             "OutboxBucketName": (self.rollup.outbox.bucket_name, "Druid tasks not yet confirmed"),
             "DeadLetterQueueUrl": (self.rollup.dead_letters.queue_url, "Batches given up on"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "ReadKeysSecretArn": (
+                self.profiles.read_keys.secret_arn,
+                'Fill with {"<read key>": "<site id>", ...} for GET /v1/profiles',
+            ),
+            "AdminKeysSecretArn": (
+                self.profiles.admin_keys.secret_arn,
+                'Fill with {"<admin key>": "<site id>", ...} for DELETE /v1/profiles/{id}',
+            ),
+            "ProfileStoreEndpoint": (
+                self.profiles.store.attr_endpoint_address,
+                "ElastiCache Serverless (Valkey) endpoint of the profiles, TLS on 6379",
+            ),
         }
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

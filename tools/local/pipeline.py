@@ -209,7 +209,9 @@ class Run:
             settle_problem=settle_problem,
             faults=self.plan.describe() if self.faults else [],
             fault_counts=self.faults.counts() if self.faults else {},
-            profiles=self.profile_run.figures([site.name for site in SITES]),
+            profiles=self.profile_run.figures(
+                [site.name for site in SITES], self.profile_mapping.stats.busy_ms
+            ),
         )
 
     def _objects(self, bucket: str, prefix: str) -> int:

@@ -80,6 +80,8 @@ class ProfileFigures:
     store_calls: int
     freshness_p50_ms: float | None
     freshness_p95_ms: float | None
+    busy_ms: float
+    mean_profile_bytes: float
     samples: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -94,7 +96,8 @@ class ProfileRun:
         self._outcomes: list[BatchOutcome] = []
         consumer.observers.append(self._outcomes.append)
 
-    def figures(self, sites: list[str]) -> ProfileFigures:
+    def figures(self, sites: list[str], busy_ms: float) -> ProfileFigures:
+        """The run's figures; `busy_ms`: the time the profile consumer's invokes took."""
         outcomes = list(self._outcomes)
         freshness = sorted(ms for outcome in outcomes for ms in outcome.freshness_ms)
         p50 = p95 = None
@@ -111,8 +114,23 @@ class ProfileRun:
             store_calls=sum(o.store_calls for o in outcomes),
             freshness_p50_ms=p50,
             freshness_p95_ms=p95,
+            busy_ms=busy_ms,
+            mean_profile_bytes=self._mean_profile_bytes(sites),
             samples=self._samples(sites),
         )
+
+    @staticmethod
+    def _mean_profile_bytes(sites: list[str], most: int = 2_000) -> float:
+        """The mean stored size of up to `most` of the run's profiles."""
+        client = compose_profile_store().client
+        sizes = []
+        for site in sites:
+            pattern = SiteKeys(site).prefix.replace("{", "\\{") + "p:*"
+            for key in client.scan_iter(match=pattern, count=1000):
+                sizes.append(client.strlen(key))
+                if len(sizes) >= most:
+                    break
+        return statistics.fmean(sizes) if sizes else 0.0
 
     def _samples(self, sites: list[str]) -> list[dict[str, Any]]:
         """A few shoppers who logged in at checkout: their profiles joined an anonymous past."""
@@ -141,7 +159,8 @@ def render_profiles(f: ProfileFigures) -> list[str]:
         f"  events {f.events:,}: applied {f.applied:,}, replays skipped {f.replayed:,}, "
         f"unusable {f.unusable:,}; batches failed and retried {f.failed_batches:,}",
         f"  store: {f.store_calls:,} script calls, {f.store_commands:,} commands "
-        f"({f.commands_per_event:.2f} per event, profiles coalesced per batch)",
+        f"({f.commands_per_event:.2f} per event, profiles coalesced per batch); profiles "
+        f"{f.mean_profile_bytes:,.0f} B on average",
         f"  freshness, event accepted to visible in its profile: p50 {ms(f.freshness_p50_ms)}, "
         f"p95 {ms(f.freshness_p95_ms)}",
     ]

@@ -73,7 +73,6 @@ class RunFigures:
     settle_problem: str | None
     faults: list[str] = field(default_factory=list)
     fault_counts: dict[str, int] = field(default_factory=dict)
-    profiles: ProfileFigures | None = None
     browser_visits: dict[str, int] = field(default_factory=dict)
     """Page visits in Chromium, by the SDK's delivery mode (empty without --browser)."""
     browser_sent: int = 0
@@ -81,6 +80,7 @@ class RunFigures:
     """Events the pages sent that the stream holds (the SDK does not show the answers)."""
     browser_missing: int = 0
     browser_failed_visits: int = 0
+    profiles: ProfileFigures | None = None
 
     @property
     def accepted_total(self) -> int:
@@ -98,7 +98,15 @@ class RunFigures:
     def workload(self, rate: float) -> Workload:
         """The measured workload, scaled to `rate` events/s, for the cost estimate."""
         accepted = max(self.accepted, 1)
+        measured_profiles = {}
+        if self.profiles and self.profiles.applied:
+            measured_profiles = {
+                "profile_ms_per_1000_events": 1000 * self.profiles.busy_ms / accepted,
+                "store_commands_per_event": self.profiles.commands_per_event,
+                "profile_bytes": self.profiles.mean_profile_bytes,
+            }
         return Workload(
+            **measured_profiles,
             events_per_second=rate,
             events_per_request=accepted / max(self.requests_ok, 1),
             events_per_record=accepted / max(self.kinesis_records, 1),

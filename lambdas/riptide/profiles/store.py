@@ -68,29 +68,33 @@ class ProfileStore:
         chunks that did succeed are skipped then by their high-water marks.
         """
         pipeline = self._client.pipeline(transaction=False)
+        for keys, args in self.script_calls(chunks):
+            self._apply(keys=keys, args=args, client=pipeline)
+        try:
+            answers = pipeline.execute(raise_on_error=True)
+        except StoreError as error:
+            raise StoreUnavailableError(f"the profile store failed: {error}") from error
+        return [ChunkResult(*(int(n) for n in answer)) for answer in answers]
+
+    def script_calls(self, chunks: Iterable[Chunk]) -> list[tuple[list[str], list[Any]]]:
+        """The update script's keys and arguments for each chunk (what goes over the wire)."""
+        calls = []
         previous: dict[tuple[str, str], str] = {}
         for chunk in chunks:
             keys = SiteKeys(chunk.site)
             after = previous.get((chunk.site, chunk.shard_id), "")
             previous[chunk.site, chunk.shard_id] = chunk.events[-1].position
             rows = [event[:9] for event in chunk.events]
-            self._apply(
-                keys=[keys.high_water(CONSUMER, chunk.shard_id)],
-                args=[
-                    keys.prefix,
-                    _encode(rows),
-                    self._spec,
-                    self._limits.anonymous_ttl_seconds * 1000,
-                    self._limits.identity_cap,
-                    after,
-                ],
-                client=pipeline,
-            )
-        try:
-            answers = pipeline.execute(raise_on_error=True)
-        except StoreError as error:
-            raise StoreUnavailableError(f"the profile store failed: {error}") from error
-        return [ChunkResult(*(int(n) for n in answer)) for answer in answers]
+            arguments = [
+                keys.prefix,
+                _encode(rows),
+                self._spec,
+                self._limits.anonymous_ttl_seconds * 1000,
+                self._limits.identity_cap,
+                after,
+            ]
+            calls.append(([keys.high_water(CONSUMER, chunk.shard_id)], arguments))
+        return calls
 
     def read(self, site: str, identities: Sequence[str]) -> dict[str, dict[str, Any] | None]:
         """The stored document of the profile each identity (userId or anonymousId) belongs to.
