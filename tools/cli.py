@@ -55,6 +55,7 @@ def demo(args: argparse.Namespace) -> int:
         settle_timeout_seconds=args.settle_timeout,
         runs_dir=args.runs_dir,
         browser=args.browser,
+        resend_share=args.resend_share,
     )
     out = sys.stdout
     try:
@@ -147,6 +148,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also send shoppers' visits from shop pages in Chromium through the analytics-next "
         "bundle, standard and batching mode in turn (needs scripts/chromium)",
+    )
+    run.add_argument(
+        "--resend-share",
+        type=float,
+        default=0.0,
+        help="share of requests answered 200 sent again seconds to minutes later, as SDKs "
+        "resending from storage do; the check still counts each event once (%(default)s)",
     )
     run.add_argument(
         "--reconcile-every",

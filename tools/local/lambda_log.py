@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,3 +60,23 @@ def lambda_log(path: Path) -> Iterator[WholeLineWriter]:
                 yield writer
         finally:
             writer.close()
+
+
+def metric_by_dimension(path: Path, metric: str, dimension: str) -> dict[str, float]:
+    """The sum of a metric the functions emitted (CloudWatch EMF lines), by one dimension."""
+    sums: dict[str, float] = {}
+    with path.open("rb") as file:
+        for line in file:
+            if metric.encode() not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            values = record.get(metric) if isinstance(record, dict) else None
+            if values is None:
+                continue
+            key = str(record.get(dimension, ""))
+            for value in values if isinstance(values, list) else [values]:
+                sums[key] = sums.get(key, 0) + float(value)
+    return sums

@@ -3,17 +3,21 @@
 Each site gets its own client that batches events (up to `flush_at`, or every `flush_seconds`),
 gzips the batch and posts it to /v1/batch with the write key as HTTP Basic username. A few
 deliberately broken events are mixed in so that rejections show. Requests answered 429 or 5xx,
-or lost on the way, are retried with backoff and the same messageIds, as the SDKs do.
+or lost on the way, are retried with backoff and the same messageIds, as the SDKs do. With
+`resend_share`, that share of the requests the API answered 200 is sent once more, seconds to
+minutes later, as a browser SDK resending from localStorage or a server SDK retrying a timeout.
 
 The counts kept here are the run's independent record of what clients saw: events sent once
 each (retries are not counted again), events the API accepted (its 200 answer minus the events
-it listed as rejected) and events it rejected. They are what Druid's sums are checked against.
+it listed as rejected, by messageId: an event accepted twice is one event) and events it
+rejected. They are what Druid's sums are checked against.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import heapq
 import itertools
 import json
 import queue
@@ -49,6 +53,9 @@ class LoadPlan:
     bad_event_share: float = 0.002
     senders: int = 4
     max_attempts: int = 8
+    resend_share: float = 0.0
+    """Share of the requests answered 200 that are sent again later, unchanged."""
+    resend_after_seconds: tuple[float, float] = (2.0, 90.0)
 
 
 @dataclass
@@ -57,6 +64,7 @@ class LoadCounts:
 
     sent: int = 0
     accepted: int = 0
+    """Distinct events accepted: distinct messageIds, and any event sent without one."""
     rejected: int = 0
     bad_sent: int = 0
     unexpected_rejections: int = 0
@@ -66,11 +74,23 @@ class LoadCounts:
     resent_events: int = 0
     """Events sent again after an error answer; some may have reached Kinesis the first time."""
     gave_up_events: int = 0
+    late_resent_requests: int = 0
+    late_resent_events: int = 0
+    """Accepted events of requests deliberately sent again later (`resend_share`)."""
     bytes_on_wire: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     first_sent_at: datetime | None = None
     last_sent_at: datetime | None = None
+    accepted_message_ids: set[str] = field(default_factory=set, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+@dataclass(frozen=True, order=True)
+class _Resend:
+    due: float
+    payload: bytes = field(compare=False)
+    headers: dict[str, str] = field(compare=False)
+    events: int = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -114,10 +134,17 @@ class LoadGenerator:
         self.counts = LoadCounts()
         self._traffic = ShopperTraffic(plan.seed, clock=lambda: datetime.now(UTC))
         self._rng = random.Random(plan.seed)
+        self._resend_rng = random.Random(plan.seed + 1)
         self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=plan.senders * 4)
-        self._pool = urllib3.PoolManager(maxsize=plan.senders, retries=False)
-        self._threads = [threading.Thread(target=self._generate, daemon=True)] + [
+        self._pool = urllib3.PoolManager(maxsize=plan.senders + 1, retries=False)
+        self._resends: list[_Resend] = []
+        self._senders = [
             threading.Thread(target=self._send_batches, daemon=True) for _ in range(plan.senders)
+        ]
+        self._threads = [
+            threading.Thread(target=self._generate, daemon=True),
+            *self._senders,
+            threading.Thread(target=self._resend_later, daemon=True),
         ]
 
     def start(self) -> None:
@@ -189,7 +216,9 @@ class LoadGenerator:
                 self.counts.bytes_on_wire += len(payload)
                 self.counts.statuses[status] += 1
             if status not in RETRY_STATUSES:
-                self._count_answer(batch, status, answer)
+                accepted = self._count_answer(batch, status, answer)
+                if status == 200 and self._resend_rng.random() < self.plan.resend_share:
+                    self._schedule_resend(payload, headers, accepted)
                 return
             with self.counts.lock:
                 self.counts.retries += 1
@@ -197,6 +226,42 @@ class LoadGenerator:
             time.sleep(max(retry_after, RETRY_BACKOFF.delay(attempt)))
         with self.counts.lock:
             self.counts.gave_up_events += len(batch.events)
+
+    def _schedule_resend(self, payload: bytes, headers: dict[str, str], events: int) -> None:
+        with self.counts.lock:
+            delay = self._resend_rng.uniform(*self.plan.resend_after_seconds)
+            heapq.heappush(
+                self._resends, _Resend(time.monotonic() + delay, payload, headers, events)
+            )
+
+    def _resend_later(self) -> None:
+        """Send each scheduled request again when it is due, until the senders are done and
+        nothing is left; answers are not counted (the events were accepted already)."""
+        while True:
+            with self.counts.lock:
+                due = self._resends[0] if self._resends else None
+                if due is not None and due.due <= time.monotonic():
+                    heapq.heappop(self._resends)
+            if due is None:
+                if not any(sender.is_alive() for sender in self._senders):
+                    return
+                time.sleep(0.2)
+                continue
+            if due.due > time.monotonic():
+                time.sleep(min(0.2, due.due - time.monotonic()))
+                continue
+            with self.counts.lock:
+                self.counts.late_resent_requests += 1
+                self.counts.late_resent_events += due.events
+            for attempt in range(self.plan.max_attempts):
+                status, _, retry_after = self._post(due.payload, due.headers)
+                with self.counts.lock:
+                    self.counts.requests += 1
+                    self.counts.bytes_on_wire += len(due.payload)
+                    self.counts.statuses[status] += 1
+                if status not in RETRY_STATUSES:
+                    break
+                time.sleep(max(retry_after, RETRY_BACKOFF.delay(attempt)))
 
     def _post(self, payload: bytes, headers: dict[str, str]) -> tuple[int, Any, float]:
         """Status (CONNECTION_FAILED when no answer came), parsed answer, Retry-After seconds."""
@@ -216,7 +281,8 @@ class LoadGenerator:
             answer = None
         return response.status, answer, float(response.headers.get("Retry-After") or 0)
 
-    def _count_answer(self, batch: Batch, status: int, answer: Any) -> None:
+    def _count_answer(self, batch: Batch, status: int, answer: Any) -> int:
+        """Count the answer's accepted and rejected events; how many it accepted."""
         listed = (answer or {}).get("rejected", [])
         rejected_indexes = {item.get("index") for item in listed if isinstance(item, dict)}
         if status == 200:
@@ -226,8 +292,20 @@ class LoadGenerator:
         else:
             accepted, rejected_indexes = 0, set(range(len(batch.events)))
         with self.counts.lock:
-            self.counts.accepted += accepted
+            for index, event in enumerate(batch.events):
+                if accepted and index not in rejected_indexes:
+                    self._count_accepted(event)
             self.counts.rejected += len(batch.events) - accepted
             self.counts.unexpected_rejections += len(rejected_indexes - batch.bad_indexes)
             if status == 200 and (answer or {}).get("accepted") != accepted:
                 self.counts.accepted_count_mismatches += 1
+        return accepted
+
+    def _count_accepted(self, event: Any) -> None:
+        """Count an accepted event once, however often it was accepted (the lock is held)."""
+        message_id = event.get("messageId") if isinstance(event, dict) else None
+        if message_id is None:
+            self.counts.accepted += 1
+        elif message_id not in self.counts.accepted_message_ids:
+            self.counts.accepted_message_ids.add(message_id)
+            self.counts.accepted += 1

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from infra.environment import producer_environment, profiles_environment, rollup_environment
 from infra.settings import Settings
-from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, Env
+from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, Env, MetricName
 from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws, profiles
 from tools.local.browser_load import BrowserCounts, BrowserShoppers
@@ -39,7 +39,7 @@ from tools.local.druid_proxy import DruidProxy
 from tools.local.event_source import EventSourceMapping, StreamTarget, mapping_settings
 from tools.local.faults import FaultInjection, FaultPlan
 from tools.local.gateway import LocalHttpApi
-from tools.local.lambda_log import lambda_log
+from tools.local.lambda_log import lambda_log, metric_by_dimension
 from tools.local.loadgen import LoadGenerator, LoadPlan
 from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
@@ -70,6 +70,9 @@ class RunOptions:
     runs_dir: Path = Path(".riptide/runs")
     browser: bool = False
     """Also send shoppers' sessions from Chromium through the analytics-next bundle."""
+    resend_share: float = 0.0
+    """Share of the requests answered 200 the load generator sends again, seconds to minutes
+    later (duplicates the deduplication window must drop)."""
 
 
 def run_pipeline(options: RunOptions, out: TextIO) -> RunFigures:
@@ -177,11 +180,18 @@ class Run:
             browser_failed_visits=browser.failed_visits,
             retries=counts.retries,
             resent_events=counts.resent_events,
+            late_resent_events=counts.late_resent_events,
             gave_up_events=counts.gave_up_events,
             statuses={str(status): n for status, n in sorted(counts.statuses.items())},
             kinesis_records=stats.records_read,
             stream_events=self.mapping.audit.events,
             stream_repeated_message_ids=self.mapping.audit.repeated_message_ids,
+            duplicates_dropped={
+                site: int(count)
+                for site, count in metric_by_dimension(
+                    self.run_dir / "lambda.log", MetricName.DUPLICATES_DROPPED, "site"
+                ).items()
+            },
             stream_unreadable_events=self.mapping.audit.unreadable,
             kinesis_bytes=stats.bytes_read,
             put_payload_units=stats.put_payload_units,
@@ -327,7 +337,13 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         mapping=mapping,
         reconciler=reconciler,
         load=LoadGenerator(
-            api.url, LoadPlan(options.rate, options.duration_seconds, seed=options.seed)
+            api.url,
+            LoadPlan(
+                options.rate,
+                options.duration_seconds,
+                seed=options.seed,
+                resend_share=options.resend_share,
+            ),
         ),
         faults=faults,
         plan=FaultPlan.for_run(options.duration_seconds, settings.tumbling_window_seconds),

@@ -1,8 +1,9 @@
 """The end-of-run report: what went in, what the stream and Druid hold, and the check that counts.
 
 The check compares two numbers that come from opposite ends and share no code: the events the
-load generator saw accepted (from the API's answers) and SUM(events) in the run's own
-datasource, read back with SQL. PASS only when they are equal.
+load generator saw accepted (from the API's answers, one per distinct messageId however often
+it was sent and accepted) and SUM(events) in the run's own datasource, read back with SQL. PASS
+only when they are equal.
 """
 
 from __future__ import annotations
@@ -41,12 +42,15 @@ class RunFigures:
     requests_ok: int
     retries: int
     resent_events: int
+    late_resent_events: int
     gave_up_events: int
     statuses: dict[str, int]
     kinesis_records: int
     stream_events: int
     stream_repeated_message_ids: int
     stream_unreadable_events: int
+    duplicates_dropped: dict[str, int]
+    """Copies the rollup consumer's deduplication window dropped, by site."""
     kinesis_bytes: int
     put_payload_units: int
     invocations: int
@@ -131,13 +135,18 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         "Events, as the load generator counted them",
         f"  sent      {f.sent:>10,}  in {f.requests:,} HTTP requests ({f.retries:,} of them retries"
         f", {f.resent_events:,} events sent again)",
-        f"  accepted  {f.accepted:>10,}",
+        f"  accepted  {f.accepted:>10,}  (distinct messageIds)",
         f"  rejected  {f.rejected:>10,}  ({f.bad_sent:,} broken on purpose; "
         f"{f.unexpected_rejections:,} good events rejected)",
         f"  HTTP statuses: {_statuses(f.statuses)}",
     ]
     if f.gave_up_events:
         lines.append(f"  gave up on {f.gave_up_events:,} events after repeated errors")
+    if f.late_resent_events:
+        lines.append(
+            f"  resent on purpose {f.late_resent_events:,} events already accepted, seconds to "
+            "minutes later"
+        )
     if f.browser_visits:
         visits = sum(f.browser_visits.values())
         modes = ", ".join(f"{count:,} {mode}" for mode, count in sorted(f.browser_visits.items()))
@@ -161,6 +170,8 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         f"  events in the stream {f.stream_events:,} (de-aggregated with aws-kinesis-agg), "
         f"{f.stream_repeated_message_ids:,} of them with a messageId seen before, "
         f"{f.stream_unreadable_events:,} without a readable messageId",
+        f"  duplicates dropped by the deduplication window {sum(f.duplicates_dropped.values()):,}"
+        f" ({_statuses(f.duplicates_dropped)})",
         "",
         "Consumer (local event source mapping)",
         f"  invocations {f.invocations:,} ({f.final_invocations:,} final of a window); function "
@@ -208,7 +219,7 @@ def _check_line(f: RunFigures) -> str:
     if f.browser_visits:
         accepted += f" = {f.accepted:,} + {f.browser_accepted:,} from browsers"
     line = (
-        f"CHECK: events accepted ({accepted}) == SUM(events) in {f.datasource} "
+        f"CHECK: distinct events accepted ({accepted}) == SUM(events) in {f.datasource} "
         f"({f.totals.events:,}): {verdict}"
     )
     if f.settle_problem:
