@@ -18,9 +18,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riptide.contract import METRICS_NAMESPACE
-from riptide.ingest import BATCH, IngestRequest, IngestService
+from riptide.ingest import IngestRequest, IngestService
 from riptide.ingest.answers import Answer
-from riptide.ingest.validation import EVENT_TYPES
+from riptide.ingest.request import endpoint_for, unknown_call_message
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -59,17 +59,12 @@ def lambda_response(answer: Answer) -> Response:
     return Response(answer.status, answer.content_type, answer.body, answer.headers)
 
 
-@app.post("/v1/batch")
-def batch() -> Response:
-    return take(BATCH)
-
-
 @app.post("/v1/<call>")
-def single_call(call: str) -> Response:
-    if call not in EVENT_TYPES:
-        calls = ", ".join(f"/v1/{name}" for name in (BATCH, *EVENT_TYPES))
-        raise NotFoundError(f"no such call /v1/{call}; the calls are {calls}")
-    return take(call)
+def call(call: str) -> Response:
+    endpoint = endpoint_for(call)
+    if endpoint is None:
+        raise NotFoundError(unknown_call_message(call))
+    return take(endpoint)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

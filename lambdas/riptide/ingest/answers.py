@@ -3,7 +3,8 @@
 An Answer is plain data (status, JSON body, headers): each front (the Lambda handler, a
 long-lived server) turns it into its own HTTP response. Error bodies carry `code` and `message`,
 the fields Segment's SDKs read and log. Answers that ask the client to come back (429, 503) carry
-Retry-After, which the SDKs honour.
+Retry-After, which the SDKs honour; a 429 also carries X-RateLimit-Reset (seconds to wait), which
+analytics-next's batching mode reads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from riptide.config import ConfigurationError
 from riptide.ingest.events import Rejection
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
+    BusyError,
     IngestError,
     MalformedBodyError,
     PublishRefusedError,
@@ -51,6 +53,7 @@ _STATUS_BY_ERROR: dict[type[IngestError], int] = {
     PublishRefusedError: 500,
     WriteKeysUnavailableError: 503,
     PublishTimeoutError: 503,
+    BusyError: 503,
 }
 
 
@@ -75,6 +78,7 @@ def error_answer(error: IngestError | ConfigurationError) -> Answer:
     headers = {}
     if status == 429:
         headers["Retry-After"] = str(THROTTLED_RETRY_AFTER_SECONDS)
+        headers["X-RateLimit-Reset"] = str(THROTTLED_RETRY_AFTER_SECONDS)
     elif status == 503:
         headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     code, message = code_and_message(error)

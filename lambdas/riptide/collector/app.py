@@ -1,0 +1,177 @@
+"""The collector's ASGI edge: HTTP in, IngestRequest to the Collector, its Answer out.
+
+Routes are the producer's (POST /v1/<call>, through riptide.ingest.request), plus the health
+path the load balancer polls and CORS, which API Gateway does for the Lambda producer and a
+load balancer does not. Served by uvicorn (see tools/cli.py); the work happens in Collector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from typing import Any
+
+from riptide.collector.service import Collector
+from riptide.contract import HEALTH_PATH
+from riptide.ingest.answers import Answer, error_answer
+from riptide.ingest.exceptions import BodyTooLargeError
+from riptide.ingest.request import IngestRequest, endpoint_for, unknown_call_message
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+CALL_PREFIX = "/v1/"
+METRICS_EVERY_SECONDS = 60.0
+ALLOW_HEADERS = "Authorization,Content-Type,Content-Encoding"
+ALLOW_METHODS = "OPTIONS,POST"
+CORS_MAX_AGE_SECONDS = "3600"
+_CORS = [
+    (b"access-control-allow-origin", b"*"),
+]
+_PREFLIGHT = [
+    *_CORS,
+    (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
+    (b"access-control-allow-methods", ALLOW_METHODS.encode()),
+    (b"access-control-max-age", CORS_MAX_AGE_SECONDS.encode()),
+]
+
+
+def _message_answer(status: int, message: str) -> Answer:
+    return Answer(status, json.dumps({"message": message}))
+
+
+NOT_FOUND = _message_answer(404, "Not Found")
+METHOD_NOT_ALLOWED = _message_answer(405, "Method Not Allowed")
+HEALTHY = Answer(200, '{"status":"ok"}')
+STOPPING = Answer(503, '{"status":"stopping"}')
+
+
+class CollectorApp:
+    """An ASGI application around the Collector that `build` makes at startup."""
+
+    def __init__(self, build: Callable[[], Collector] = Collector.from_env) -> None:
+        self._build = build
+        self._collector: Collector | None = None
+        self._stopping = False
+        self._metrics_task: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self._collector = self._build()
+                except Exception as error:
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                self._metrics_task = asyncio.create_task(self._write_metrics())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._shut_down()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _shut_down(self) -> None:
+        """The server has stopped taking requests: flush what is waiting, then let it exit."""
+        self._stopping = True
+        if self._metrics_task is not None:
+            self._metrics_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._metrics_task
+        if self._collector is not None:
+            await self._collector.close()
+
+    async def _write_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(METRICS_EVERY_SECONDS)
+            if self._collector is not None:
+                self._collector.flush_metrics()
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path == HEALTH_PATH:
+            answer = STOPPING if self._stopping else HEALTHY
+            await _send(send, answer if method in ("GET", "HEAD") else METHOD_NOT_ALLOWED)
+            return
+        call = path[len(CALL_PREFIX) :] if path.startswith(CALL_PREFIX) else None
+        endpoint = endpoint_for(call) if call else None
+        if endpoint is None:
+            found = call is not None and "/" not in call
+            answer = _message_answer(404, unknown_call_message(call)) if found else NOT_FOUND
+            await _send(send, answer, _CORS)
+            return
+        if method == "OPTIONS":
+            await _send(send, Answer(204, ""), _PREFLIGHT)
+            return
+        if method != "POST":
+            await _send(send, METHOD_NOT_ALLOWED, _CORS)
+            return
+        await _send(send, await self._take(endpoint, scope, receive), _CORS)
+
+    async def _take(self, endpoint: str, scope: Scope, receive: Receive) -> Answer:
+        assert self._collector is not None, "requests arrive only after startup"
+        limit = self._collector.settings.max_batch_bytes
+        body = await _read_body(receive, limit)
+        if body is None:
+            return error_answer(
+                BodyTooLargeError(f"the body is more than {limit:,} bytes; the limit is {limit:,}")
+            )
+        headers = dict(scope["headers"])
+        client = scope.get("client")
+        request = IngestRequest(
+            endpoint=endpoint,
+            body=body,
+            content_encoding=_text(headers.get(b"content-encoding")),
+            authorization=_text(headers.get(b"authorization")),
+            source_ip=client[0] if client else None,
+        )
+        return await self._collector.handle(request)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None once it is past `limit` bytes (the rest is not kept)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(parts)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+async def _send(send: Send, answer: Answer, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    body = answer.body.encode()
+    headers = [
+        (b"content-type", answer.content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in answer.headers.items()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app() -> CollectorApp:
+    """uvicorn's application factory: each worker process builds its own collector."""
+    return CollectorApp()

@@ -1,0 +1,89 @@
+"""The collector's composition root: the producer's ingest core with a group committer behind it.
+
+A request is prepared exactly as the Lambda producer prepares it (write key, body, events,
+enrichment), its events are committed together with those of concurrent requests, and the
+producer's IngestService turns the outcome into the same answer the Lambda would give.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from aws_lambda_powertools import Logger, Metrics
+
+from riptide.collector.committer import GroupCommitter
+from riptide.collector.settings import CollectorSettings
+from riptide.config import ConfigurationError
+from riptide.contract import COLLECTOR_SERVICE, METRICS_NAMESPACE
+from riptide.ingest.answers import Answer
+from riptide.ingest.config import IngestSettings
+from riptide.ingest.exceptions import IngestError
+from riptide.ingest.ingestor import Ingestor, build_aggregator
+from riptide.ingest.publisher import KinesisPublisher, kinesis_client
+from riptide.ingest.request import IngestRequest
+from riptide.ingest.service import IngestService, secrets_manager_client
+from riptide.ingest.telemetry import IngestTelemetry
+from riptide.ingest.write_keys import WriteKeyRegistry
+
+
+class Collector:
+    """Answers Tracking API requests, committing their events in groups."""
+
+    def __init__(
+        self,
+        settings: IngestSettings,
+        ingestor: Ingestor,
+        committer: GroupCommitter,
+        answers: IngestService,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self._ingestor = ingestor
+        self._committer = committer
+        self._answers = answers
+        self._metrics = metrics
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Collector:
+        """Wired to real AWS clients, with the producer's and the collector's settings.
+
+        Raises ConfigurationError naming the first unusable setting.
+        """
+        environ = os.environ if environ is None else environ
+        settings = IngestSettings.from_env(environ)
+        collector_settings = CollectorSettings.from_env(environ)
+        metrics = Metrics(namespace=METRICS_NAMESPACE, service=COLLECTOR_SERVICE)
+        logger = Logger(service=COLLECTOR_SERVICE)
+        telemetry = IngestTelemetry(metrics)
+        publisher = KinesisPublisher(settings.stream_name, kinesis_client)
+        write_keys = WriteKeyRegistry(
+            settings.write_keys_secret_id,
+            secrets_manager_client,
+            settings.write_keys_max_age_seconds,
+        )
+        ingestor = Ingestor(settings, write_keys, publisher, telemetry)
+        committer = GroupCommitter(
+            build_aggregator(settings), publisher, collector_settings, telemetry
+        )
+        answers = IngestService(lambda: ingestor, telemetry, logger)
+        return cls(settings, ingestor, committer, answers, metrics)
+
+    async def handle(self, request: IngestRequest) -> Answer:
+        """The answer to one request; 200 only once Kinesis holds every accepted event."""
+        try:
+            prepared = self._ingestor.prepare(request)
+            if prepared.user_records:
+                await self._committer.commit(prepared.user_records)
+        except (IngestError, ConfigurationError) as error:
+            return self._answers.answer_error(error)
+        return self._answers.answer_events(len(prepared.user_records), prepared.rejections)
+
+    def flush_metrics(self) -> None:
+        """Write the metrics gathered so far (EMF on stdout, read by CloudWatch Logs)."""
+        self._metrics.flush_metrics(raise_on_empty_metrics=False)
+
+    async def close(self) -> None:
+        """Refuse new events, finish every flush, write the last metrics."""
+        await self._committer.close()
+        self.flush_metrics()
