@@ -3,17 +3,22 @@
 riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] ...
 riptide cost [--rate N] [--events-per-record N] [--bytes-per-event B] ...
 riptide compaction [--druid-url URL] [--datasource NAME] ...
+riptide collector [--host H] [--port P] [--workers N] [--linger-ms MS]
+riptide load [--url URL --write-key KEY | --workers N] [--duration S] [--connections N] ...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from riptide.collector.server import ServerOptions, serve
 from riptide.config import ConfigurationError
+from riptide.contract import Env
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
@@ -93,6 +98,24 @@ def compaction(args: argparse.Namespace) -> int:
         return EXIT_FAIL
     print(f"Auto-compaction of {args.datasource} on {accounts.url} is now:")
     print(json.dumps(stored, indent=2))
+    return EXIT_PASS
+
+
+def collector(args: argparse.Namespace) -> int:
+    if args.linger_ms is not None:
+        os.environ[Env.COLLECTOR_LINGER_MS] = str(args.linger_ms)
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level=args.log_level,
+    )
+    try:
+        serve(options)
+    except ConfigurationError as error:
+        print(f"riptide collector: {error}", file=sys.stderr)
+        return EXIT_SETUP
     return EXIT_PASS
 
 
@@ -228,6 +251,36 @@ def parser() -> argparse.ArgumentParser:
         "--password", default=None, help="its password (default: $RIPTIDE_DRUID_ADMIN_PASSWORD)"
     )
     compact.set_defaults(action=compaction)
+
+    serve_parser = commands.add_parser(
+        "collector",
+        help="serve the Tracking API, committing the events of concurrent requests together",
+        description="Reads the producer's environment (STREAM_NAME, WRITE_KEYS_SECRET_ARN, ...; "
+        "AWS_ENDPOINT_URL for a local AWS) and the collector's (COLLECTOR_LINGER_MS, "
+        "COLLECTOR_MAX_WAITING_BYTES, COLLECTOR_PUBLISH_BUDGET_SECONDS).",
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1", help="(%(default)s)")
+    serve_parser.add_argument("--port", type=int, default=8080, help="(%(default)s)")
+    serve_parser.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=os.cpu_count() or 1,
+        help="worker processes (%(default)s: one per CPU)",
+    )
+    serve_parser.add_argument(
+        "--linger-ms",
+        type=int,
+        default=None,
+        help="most ms the first event of a flush waits for others (default: "
+        "$COLLECTOR_LINGER_MS or 15)",
+    )
+    serve_parser.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="peers trusted to name the client in X-Forwarded-For (%(default)s)",
+    )
+    serve_parser.add_argument("--log-level", default="warning", help="(%(default)s)")
+    serve_parser.set_defaults(action=collector)
     return main
 
 

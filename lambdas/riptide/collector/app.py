@@ -41,7 +41,10 @@ _PREFLIGHT = [
 
 
 def _message_answer(status: int, message: str) -> Answer:
-    return Answer(status, json.dumps({"message": message}))
+    """The shape Powertools gives the Lambda producer's routing errors."""
+    return Answer(
+        status, json.dumps({"statusCode": status, "message": message}, separators=(",", ":"))
+    )
 
 
 NOT_FOUND = _message_answer(404, "Not Found")

@@ -192,4 +192,3 @@ def _fail(waiter: _Waiter, error: BaseException) -> None:
     if not waiter.done.done():
         waiter.done.set_exception(error)
         waiter.done.exception()  # retrieved here, so a waiter gone away logs no warning
-

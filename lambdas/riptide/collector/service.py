@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 
 from riptide.collector.committer import GroupCommitter
 from riptide.collector.settings import CollectorSettings
+from riptide.collector.telemetry import SummedTelemetry
 from riptide.config import ConfigurationError
 from riptide.contract import COLLECTOR_SERVICE, METRICS_NAMESPACE
 from riptide.ingest.answers import Answer
@@ -23,7 +24,6 @@ from riptide.ingest.ingestor import Ingestor, build_aggregator
 from riptide.ingest.publisher import KinesisPublisher, kinesis_client
 from riptide.ingest.request import IngestRequest
 from riptide.ingest.service import IngestService, secrets_manager_client
-from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.write_keys import WriteKeyRegistry
 
 
@@ -36,13 +36,13 @@ class Collector:
         ingestor: Ingestor,
         committer: GroupCommitter,
         answers: IngestService,
-        metrics: Metrics,
+        telemetry: SummedTelemetry,
     ) -> None:
         self.settings = settings
         self._ingestor = ingestor
         self._committer = committer
         self._answers = answers
-        self._metrics = metrics
+        self._telemetry = telemetry
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Collector:
@@ -55,7 +55,7 @@ class Collector:
         collector_settings = CollectorSettings.from_env(environ)
         metrics = Metrics(namespace=METRICS_NAMESPACE, service=COLLECTOR_SERVICE)
         logger = Logger(service=COLLECTOR_SERVICE)
-        telemetry = IngestTelemetry(metrics)
+        telemetry = SummedTelemetry(metrics)
         publisher = KinesisPublisher(settings.stream_name, kinesis_client)
         write_keys = WriteKeyRegistry(
             settings.write_keys_secret_id,
@@ -67,7 +67,7 @@ class Collector:
             build_aggregator(settings), publisher, collector_settings, telemetry
         )
         answers = IngestService(lambda: ingestor, telemetry, logger)
-        return cls(settings, ingestor, committer, answers, metrics)
+        return cls(settings, ingestor, committer, answers, telemetry)
 
     async def handle(self, request: IngestRequest) -> Answer:
         """The answer to one request; 200 only once Kinesis holds every accepted event."""
@@ -81,7 +81,7 @@ class Collector:
 
     def flush_metrics(self) -> None:
         """Write the metrics gathered so far (EMF on stdout, read by CloudWatch Logs)."""
-        self._metrics.flush_metrics(raise_on_empty_metrics=False)
+        self._telemetry.write()
 
     async def close(self) -> None:
         """Refuse new events, finish every flush, write the last metrics."""

@@ -102,9 +102,7 @@ class KinesisPublisher:
             failures: list[tuple[KinesisRecord, str]] = []
             for batch in put_records_batches(pending):
                 failures += self._put(batch, report)
-            if not failures or not wait_before_retry(
-                self._backoff, attempt, deadline, self._sleep
-            ):
+            if not failures or not wait_before_retry(self._backoff, attempt, deadline, self._sleep):
                 return failures
             attempt += 1
             report.retries += 1
