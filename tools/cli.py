@@ -23,6 +23,8 @@ from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
 from tools.costs import Workload, cost_table
+from tools.local.browser_load import BrowserLoadPlan
+from tools.local.collector_load import LOCAL_WRITE_KEY, run_local_load, run_remote_load
 from tools.local.druid_access import DruidAccounts
 from tools.local.pipeline import RunOptions, run_pipeline
 from tools.local.report import render, write_json
@@ -117,6 +119,33 @@ def collector(args: argparse.Namespace) -> int:
         print(f"riptide collector: {error}", file=sys.stderr)
         return EXIT_SETUP
     return EXIT_PASS
+
+
+def load(args: argparse.Namespace) -> int:
+    plan = BrowserLoadPlan(
+        write_key=args.write_key or LOCAL_WRITE_KEY,
+        duration_seconds=args.duration,
+        connections=args.connections,
+        events_per_request=args.events_per_request,
+        seed=args.seed,
+    )
+    if args.url:
+        if not args.write_key:
+            print("riptide load: --url needs --write-key", file=sys.stderr)
+            return EXIT_SETUP
+        report = run_remote_load(plan, args.url)
+    else:
+        report = run_local_load(
+            plan,
+            workers=args.workers,
+            linger_ms=args.linger_ms,
+            shards=args.shards,
+            log_path=args.log,
+        )
+    print(report.render())
+    if args.json:
+        report.write_json(args.json)
+    return EXIT_PASS if report.passed else EXIT_FAIL
 
 
 def parser() -> argparse.ArgumentParser:
@@ -281,6 +310,33 @@ def parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument("--log-level", default="warning", help="(%(default)s)")
     serve_parser.set_defaults(action=collector)
+
+    drive = commands.add_parser(
+        "load",
+        help="browser-like load on a collector: requests/s per core, latency, events per record",
+        description="Without --url: starts moto and a collector on the first CPU, loads it from "
+        "the others, then checks the stream holds every event answered 200 exactly once.",
+    )
+    drive.add_argument("--url", default=None, help="a running collector (default: start one)")
+    drive.add_argument("--write-key", default=None, help="a write key it knows (with --url)")
+    drive.add_argument(
+        "--duration", type=_positive(float), default=10, help="seconds (%(default)s)"
+    )
+    drive.add_argument(
+        "--connections", type=_positive(int), default=64, help="concurrent (%(default)s)"
+    )
+    drive.add_argument("--events-per-request", type=_positive(int), default=1, help="(%(default)s)")
+    drive.add_argument("--seed", type=int, default=0, help="(%(default)s)")
+    drive.add_argument(
+        "--workers", type=_positive(int), default=1, help="local collector (%(default)s)"
+    )
+    drive.add_argument("--linger-ms", type=int, default=15, help="local collector (%(default)s)")
+    drive.add_argument(
+        "--shards", type=_positive(int), default=4, help="local stream (%(default)s)"
+    )
+    drive.add_argument("--log", type=Path, default=None, help="local collector's log file")
+    drive.add_argument("--json", type=Path, default=None, help="also write the report here")
+    drive.set_defaults(action=load)
     return main
 
 

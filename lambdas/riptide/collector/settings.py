@@ -32,7 +32,9 @@ class CollectorSettings:
         """Settings from environment variables; a bad value raises ConfigurationError naming it."""
         read = EnvReader(os.environ if environ is None else environ)
         return cls(
-            linger_seconds=read.integer(Env.COLLECTOR_LINGER_MS, DEFAULT_LINGER_MS, maximum=1000)
+            linger_seconds=read.integer(
+                Env.COLLECTOR_LINGER_MS, DEFAULT_LINGER_MS, minimum=0, maximum=1000
+            )
             / 1000,
             max_waiting_bytes=read.integer(
                 Env.COLLECTOR_MAX_WAITING_BYTES, DEFAULT_MAX_WAITING_BYTES, minimum=1_048_576
