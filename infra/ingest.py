@@ -41,7 +41,12 @@ ACCESS_LOG_FIELDS = {
 
 
 class IngestApi(Construct):
-    """POST /v1/{batch,track,...} to the producer, which writes events to the stream."""
+    """The write-key secret and, with the Lambda ingress, POST /v1/{batch,track,...} to the
+    producer, which writes events to the stream."""
+
+    producer: lambda_.Function | None = None
+    api: apigwv2.HttpApi | None = None
+    stage: apigwv2.HttpStage | None = None
 
     def __init__(
         self,
@@ -60,6 +65,12 @@ class IngestApi(Construct):
             secret_string_value=SecretValue.unsafe_plain_text("{}"),
             removal_policy=RemovalPolicy.RETAIN,
         )
+        if settings.with_lambda_ingress:
+            self._lambda_ingress(settings, code, stream)
+
+    def _lambda_ingress(
+        self, settings: Settings, code: lambda_.Code, stream: kinesis.IStream
+    ) -> None:
         self.producer = riptide_function(
             self,
             "Producer",

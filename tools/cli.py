@@ -22,6 +22,7 @@ from riptide.contract import Env
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
+from tools.collector_costs import CollectorFleet, comparison_table
 from tools.costs import Workload, cost_table
 from tools.local.browser_load import BrowserLoadPlan
 from tools.local.collector_load import LOCAL_WRITE_KEY, run_local_load, run_remote_load
@@ -82,7 +83,10 @@ def cost(args: argparse.Namespace) -> int:
         producer_ms_per_request=args.producer_ms,
         consumer_ms_per_1000_events=args.consumer_ms_per_1000,
     )
-    print(cost_table(workload))
+    if args.ingress == "lambda":
+        print(cost_table(workload))
+    else:
+        print(comparison_table(workload, CollectorFleet()))
     return EXIT_PASS
 
 
@@ -256,6 +260,13 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=defaults.consumer_ms_per_1000_events,
         help="consumer Lambda duration per 1,000 events (%(default)s)",
+    )
+    estimate.add_argument(
+        "--ingress",
+        choices=("lambda", "both"),
+        default="lambda",
+        help="lambda: with and without aggregation; both: API Gateway + Lambda against the "
+        "collector for 1, 3, 10 and 100 events per request (%(default)s)",
     )
     estimate.set_defaults(action=cost)
 
