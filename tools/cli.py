@@ -62,6 +62,7 @@ def demo(args: argparse.Namespace) -> int:
         reconcile_every_seconds=args.reconcile_every,
         settle_timeout_seconds=args.settle_timeout,
         runs_dir=args.runs_dir,
+        ingress=args.ingress,
     )
     out = sys.stdout
     try:
@@ -221,6 +222,13 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path(".riptide/runs"),
         help="where run files go (%(default)s)",
+    )
+    run.add_argument(
+        "--ingress",
+        choices=("lambda", "collector"),
+        default="lambda",
+        help="what takes the traffic: the producer behind the local HTTP API, or "
+        "riptide collector (%(default)s)",
     )
     run.set_defaults(action=demo)
 
