@@ -26,11 +26,12 @@ LCU_ACTIVE_CONNECTIONS_PER_MINUTE = 3000
 LCU_GB_PER_HOUR = 1.0
 LAMBDA_INGRESS_ITEMS = frozenset({"API Gateway HTTP API", "Lambda producer (arm64)"})
 
-MEASURED_REQUESTS_PER_VCPU_SECOND = {1: 2360.0, 3: 1866.0, 10: 1264.0, 100: 339.0}
-"""`riptide load --events-per-request R --duration 15 --connections 128` (2026-12-01): one
+MEASURED = {1: (2360.0, 20.4), 3: (1866.0, 29.5), 10: (1264.0, 35.3), 100: (339.0, 39.6)}
+"""Requests per vCPU-second and events per Kinesis record, by events per request, from
+`riptide load --events-per-request R --duration 15 --connections 128` (2026-12-01): one
 collector worker pinned to one core of a shared, busy 2-core x86_64 machine, the load and moto
 on the other; requests over the server's CPU-seconds. Fargate arm64 vCPUs are assumed no
-faster."""
+faster. Records fill further as a task's request rate grows; the local rates were lower."""
 
 
 @dataclass(frozen=True)
@@ -96,26 +97,20 @@ def collector_total(
     return fargate + alb + rest, tasks, lcus
 
 
-def full_record_events(workload: Workload) -> float:
-    """Events in a record filled to one PUT payload unit."""
-    return max(1.0, math.floor(PUT_PAYLOAD_UNIT_BYTES / workload.bytes_per_event))
-
-
 def compare(
     workload: Workload,
     fleet: CollectorFleet,
-    requests_per_vcpu_second: dict[int, float] = MEASURED_REQUESTS_PER_VCPU_SECOND,
+    measured: dict[int, tuple[float, float]] = MEASURED,
 ) -> list[IngressCost]:
     """Both ingresses for each measured number of events per request."""
-    full = replace(workload, events_per_record=full_record_events(workload))
     rows = []
-    for per_request, capacity in sorted(requests_per_vcpu_second.items()):
-        at = replace(full, events_per_request=per_request)
+    for per_request, (capacity, events_per_record) in sorted(measured.items()):
+        at = replace(workload, events_per_request=per_request, events_per_record=events_per_record)
         total, tasks, lcus = collector_total(at, fleet, capacity)
         rows.append(
             IngressCost(
                 per_request,
-                lambda_ingress_total(at),
+                lambda_ingress_total(replace(at, events_per_record=full_record_events(at))),
                 total,
                 tasks,
                 lcus,
@@ -125,12 +120,18 @@ def compare(
     return rows
 
 
+def full_record_events(workload: Workload) -> float:
+    """Events in a record filled to one PUT payload unit."""
+    return max(1.0, math.floor(PUT_PAYLOAD_UNIT_BYTES / workload.bytes_per_event))
+
+
 def _break_even(workload: Workload, fleet: CollectorFleet, capacity: float) -> float:
     """The request rate above which the collector costs less (bisection; both grow with it)."""
 
     def collector_cheaper(requests_per_second: float) -> bool:
         at = replace(workload, events_per_second=requests_per_second * workload.events_per_request)
-        return collector_total(at, fleet, capacity)[0] < lambda_ingress_total(at)
+        lambda_at = replace(at, events_per_record=full_record_events(at))
+        return collector_total(at, fleet, capacity)[0] < lambda_ingress_total(lambda_at)
 
     low, high = 0.01, 1e7
     if collector_cheaper(low):
@@ -168,6 +169,6 @@ def comparison_table(workload: Workload, fleet: CollectorFleet) -> str:
         f"by ingress (us-east-1 list prices of {PRICES_CHECKED_ON}; "
         f"{workload.bytes_per_event:,.0f} B/event; collector: {fleet.vcpu_per_task:g} vCPU / "
         f"{fleet.gb_per_task:g} GB tasks at {fleet.target_cpu_utilization:.0%} CPU, "
-        f"requests per vCPU-second as measured, full 25 KB records)"
+        f"requests per vCPU-second and events per record as measured)"
     )
     return header + "\n" + render_table(rows)
