@@ -30,15 +30,10 @@ from riptide.druid import (
     build_index_task,
 )
 from riptide.retry import Deadline
-from tests.consumer.kinesis_events import (
-    LambdaContext,
-    StreamRecord,
-    kinesis_event,
-    segment_event,
-    shard_records,
-)
+from tests.delivery.kinesis_events import CONSUMER, RECONCILER, segment_event, shard_records
 from tests.fake_aws import REGION, use_fake_aws_credentials
 from tests.integration.conftest import Answer, DruidHttp, DruidSettings, wait_for
+from tools.lambda_kit.kinesis import StreamRecord, kinesis_event
 
 pytestmark = pytest.mark.druid
 
@@ -211,7 +206,7 @@ def test_pushed_rollups_are_exactly_what_sql_returns(
     shop = busy_shop(f"shop-{run_id}")
     records = shop.records(unique_shard_index(run_id))
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     rows = wait_until_queryable(pipeline_http, druid_settings, shop, run_id)
@@ -230,11 +225,11 @@ def test_reconciler_sees_the_tasks_succeed_and_clears_the_outbox(
     shop = Shop(f"shop-{run_id}", seed=1)
     shop.visit(0, "Order Completed", range(20), revenue=2.5)
     event = kinesis_event(shop.records(unique_shard_index(run_id)))
-    assert consumer.handler.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert consumer.handler.handler(event, CONSUMER.frozen_context()) == {"batchItemFailures": []}
     assert len(list(outbox.pending())) == 1
     pipeline_http.wait_for_tasks(druid_settings.datasource, run_id_shard(run_id))
 
-    summary = consumer.reconciler.handler({}, LambdaContext())
+    summary = consumer.reconciler.handler({}, RECONCILER.frozen_context())
 
     assert summary["still_pending"] == 0
     assert list(outbox.pending()) == []
@@ -247,8 +242,8 @@ def test_batch_delivered_twice_is_counted_once(
     shop.visit(0, "Order Completed", range(200), revenue=3.25)
     event = kinesis_event(shop.records(unique_shard_index(run_id)))
 
-    first = consumer.handler.handler(event, LambdaContext())
-    again = consumer.handler.handler(event, LambdaContext())
+    first = consumer.handler.handler(event, CONSUMER.frozen_context())
+    again = consumer.handler.handler(event, CONSUMER.frozen_context())
 
     assert first == again == {"batchItemFailures": []}
     rows = wait_until_queryable(pipeline_http, druid_settings, shop, run_id)

@@ -24,8 +24,9 @@ from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.write_keys import WriteKeyRegistry
 from tests.fake_aws import use_fake_aws_credentials
 from tests.producer.fault_injecting_kinesis import Fault, FaultInjectingKinesis
-from tests.producer.http_events import SITE, WRITE_KEY, LambdaContext, http_event
+from tests.producer.http_events import PRODUCER, SITE, WRITE_KEY, http_event
 from tests.producer.kinesis_reader import read_events
+from tools.lambda_kit.context import LambdaContext
 
 STREAM = "riptide-events"
 SECRET = "riptide/write-keys"
@@ -58,7 +59,7 @@ class Producer:
     kinesis: FaultInjectingKinesis
     stream_name: str
     ingestor: Ingestor
-    context: LambdaContext = field(default_factory=LambdaContext)
+    context: LambdaContext = field(default_factory=PRODUCER.frozen_context)
 
     def send(self, event: dict[str, Any]) -> Answer:
         """One payload 2.0 event through the Lambda handler."""
@@ -132,9 +133,7 @@ def make_producer(
         )
         service = IngestService(lambda: ingestor, IngestTelemetry(handler.metrics), handler.logger)
         monkeypatch.setattr(handler, "service", lambda: service)
-        return Producer(
-            faulty, stream_name, ingestor, LambdaContext(remaining_millis=remaining_millis)
-        )
+        return Producer(faulty, stream_name, ingestor, PRODUCER.frozen_context(remaining_millis))
 
     return make
 

@@ -11,7 +11,7 @@ from riptide.config import ConfigurationError
 from riptide.contract import Env
 from riptide.ingest import IngestSettings, PartitionStrategy
 from tests.producer.conftest import SECRET, new_stream
-from tests.producer.http_events import LambdaContext, http_event, track
+from tests.producer.http_events import PRODUCER, http_event, track
 from tests.producer.kinesis_reader import read_events
 
 
@@ -84,7 +84,9 @@ def test_a_misconfigured_function_answers_500_naming_the_variable(monkeypatch):
     monkeypatch.setenv(Env.WRITE_KEYS_SECRET_ARN, "k")
     handler.service.cache_clear()
     try:
-        response = handler.handler(http_event("/v1/batch", {"batch": []}), LambdaContext())
+        response = handler.handler(
+            http_event("/v1/batch", {"batch": []}), PRODUCER.frozen_context()
+        )
     finally:
         handler.service.cache_clear()
 
@@ -104,7 +106,7 @@ def test_the_function_wires_itself_from_the_environment(kinesis, secrets, monkey
     handler.service.cache_clear()
     try:
         response = handler.handler(
-            http_event("/v1/batch", {"batch": [track(1), track(2)]}), LambdaContext()
+            http_event("/v1/batch", {"batch": [track(1), track(2)]}), PRODUCER.frozen_context()
         )
     finally:
         handler.service.cache_clear()

@@ -89,7 +89,6 @@ class LocalResources:
 
     stream_name: str
     stream_arn: str
-    shard_ids: tuple[str, ...]
     write_keys_secret_arn: str
     druid_secret_arn: str
     quarantine_bucket: str
@@ -131,7 +130,6 @@ def provision(
     return LocalResources(
         stream_name=STREAM_NAME,
         stream_arn=description["StreamARN"],
-        shard_ids=tuple(shard["ShardId"] for shard in description["Shards"]),
         write_keys_secret_arn=write_keys_arn,
         druid_secret_arn=druid_arn,
         quarantine_bucket=QUARANTINE_BUCKET,

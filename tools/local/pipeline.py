@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from infra.environment import collector_environment, producer_environment, rollup_environment
 from infra.settings import Settings
 from riptide.contract import CONSUMER, PRODUCER, RECONCILER, Env
+from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws
 from tools.local.collector import LocalCollector
 from tools.local.druid_access import (
@@ -35,14 +36,10 @@ from tools.local.druid_access import (
     grant_run_datasources,
 )
 from tools.local.druid_proxy import DruidProxy
-from tools.local.event_source import (
-    EventSourceMapping,
-    MappingSettings,
-    StreamTarget,
-)
+from tools.local.event_source import EventSourceMapping, StreamTarget, mapping_settings
 from tools.local.faults import FaultInjection, FaultPlan
 from tools.local.gateway import LocalHttpApi
-from tools.local.lambda_context import FunctionSpec
+from tools.local.lambda_log import lambda_log
 from tools.local.loadgen import LoadGenerator, LoadPlan
 from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
@@ -256,9 +253,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
             )
         )
     )
-    lambda_log = stack.enter_context((run_dir / "lambda.log").open("w"))
-    stack.enter_context(contextlib.redirect_stdout(lambda_log))
-    stack.enter_context(contextlib.redirect_stderr(lambda_log))
+    stack.enter_context(lambda_log(run_dir / "lambda.log"))
     functions = _functions(settings)
     consumer = _load_handler(*CONSUMER)
     api, collector = _ingress(options, stack, settings, moto, resources, faults, run_dir)
@@ -274,8 +269,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     mapping = stack.enter_context(
         EventSourceMapping(
             target,
-            MappingSettings.from_settings(settings),
-            resources.shard_ids,
+            mapping_settings(settings),
             moto.client("kinesis"),
             moto.client("sqs"),
         )

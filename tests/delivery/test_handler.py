@@ -15,16 +15,12 @@ from riptide.config import ConfigurationError
 from riptide.contract import Env
 from riptide.delivery import KinesisBatch
 from riptide.druid import DruidRequestError
-from tests.consumer.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
-from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
-from tests.consumer.kinesis_events import (
-    LambdaContext,
-    kinesis_event,
-    segment_event,
-    shard_records,
-)
+from tests.delivery.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
+from tests.delivery.fault_injecting_druid import Fault, FaultInjectingDruid
+from tests.delivery.kinesis_events import CONSUMER, segment_event, shard_records
+from tools.lambda_kit.kinesis import ArrivalWindow, kinesis_event
 
-SHORT_BUDGET = LambdaContext(remaining_millis=3_900)
+SHORT_BUDGET = CONSUMER.frozen_context(3_900)
 """0.9 s for Druid after the handler's margin: room for a few 0.3 s attempts."""
 
 
@@ -35,7 +31,7 @@ def orders(count: int, revenue: float = 2.5, minute: int = 0) -> list[bytes]:
 def test_batch_is_rolled_up_and_delivered_as_one_task(druid: FaultInjectingDruid, aws: Buckets):
     records = shard_records(0, [orders(3), orders(2, minute=1)])
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert druid.totals() == {"events": 5, "revenue": 12.5, "quantity": 0}
@@ -56,8 +52,8 @@ def test_batch_is_rolled_up_and_delivered_as_one_task(druid: FaultInjectingDruid
 def test_redelivered_batch_is_recognised_not_counted_twice(druid: FaultInjectingDruid):
     event = kinesis_event(shard_records(0, [orders(4)]))
 
-    consumer.handler.handler(event, LambdaContext())
-    response = consumer.handler.handler(event, LambdaContext())
+    consumer.handler.handler(event, CONSUMER.frozen_context())
+    response = consumer.handler.handler(event, CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert len(druid.submissions) == 2
@@ -85,7 +81,7 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
     corrupt = replace(to_corrupt, data=to_corrupt.data[:-1] + bytes([to_corrupt.data[-1] ^ 1]))
     records = [good, corrupt, mixed]
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert druid.totals()["events"] == 3
@@ -111,7 +107,7 @@ def test_batch_fails_when_quarantine_cannot_be_written(druid: FaultInjectingDrui
     aws.s3.delete_bucket(Bucket=QUARANTINE_BUCKET)
     records = shard_records(0, [orders(1), [b"{broken"]])
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": records[0].sequence_number}]}
     assert druid.tasks == {}
@@ -139,7 +135,7 @@ def test_accepted_push_whose_answer_was_lost_is_not_repeated_after_a_shifted_ret
     assert len(druid.tasks) == 1  # Druid holds it, the consumer could not know
 
     druid.heal()
-    retried = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    retried = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert retried == {"batchItemFailures": []}
     assert druid.totals()["events"] == 10
@@ -158,7 +154,9 @@ def test_spec_rejection_raises_with_druids_own_words(druid: FaultInjectingDruid)
     )
 
     with pytest.raises(DruidRequestError) as raised:
-        consumer.handler.handler(kinesis_event(shard_records(0, [orders(1)])), LambdaContext())
+        consumer.handler.handler(
+            kinesis_event(shard_records(0, [orders(1)])), CONSUMER.frozen_context()
+        )
 
     assert raised.value.status == 400
     assert raised.value.druid_message == message
@@ -170,8 +168,8 @@ def test_every_already_exists_body_means_delivered(aws: Buckets, monkeypatch, st
     with FaultInjectingDruid(duplicate_style=style) as stub:
         configure(monkeypatch, stub.url)
         event = kinesis_event(shard_records(0, [orders(2)]))
-        consumer.handler.handler(event, LambdaContext())
-        response = consumer.handler.handler(event, LambdaContext())
+        consumer.handler.handler(event, CONSUMER.frozen_context())
+        response = consumer.handler.handler(event, CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert stub.totals()["events"] == 2
@@ -185,7 +183,7 @@ def test_druid_user_comes_from_secrets_manager(aws: Buckets, monkeypatch: pytest
         configure(monkeypatch, stub.url, **{Env.DRUID_SECRET_ARN: secret["ARN"]})
 
         response = consumer.handler.handler(
-            kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
+            kinesis_event(shard_records(0, [orders(2)])), CONSUMER.frozen_context()
         )
 
     assert response == {"batchItemFailures": []}
@@ -200,7 +198,7 @@ def test_a_druid_secret_left_as_created_means_druid_without_auth(
         configure(monkeypatch, stub.url, **{Env.DRUID_SECRET_ARN: secret["ARN"]})
 
         response = consumer.handler.handler(
-            kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
+            kinesis_event(shard_records(0, [orders(2)])), CONSUMER.frozen_context()
         )
 
     assert response == {"batchItemFailures": []}
@@ -212,12 +210,14 @@ def test_missing_setting_is_named(druid: FaultInjectingDruid, monkeypatch: pytes
     consumer.handler.shard_consumer.cache_clear()
 
     with pytest.raises(ConfigurationError, match="environment variable OUTBOX_BUCKET must be set"):
-        consumer.handler.handler(kinesis_event(shard_records(0, [orders(1)])), LambdaContext())
+        consumer.handler.handler(
+            kinesis_event(shard_records(0, [orders(1)])), CONSUMER.frozen_context()
+        )
 
 
 def test_powertools_event_class_and_plain_records_are_read_alike():
     records = shard_records(5, [[segment_event()]], aggregate=False)
-    raw = kinesis_event(records, window=("a", "b"), state={}, final=True)
+    raw = kinesis_event(records, window=ArrivalWindow(0, 60), state={}, final=True)
 
     from_class = KinesisBatch.from_event(KinesisStreamEvent(raw))
 

@@ -14,7 +14,7 @@ from moto import mock_aws
 import consumer.handler
 import consumer.reconciler
 from riptide.contract import Env
-from tests.consumer.fault_injecting_druid import FaultInjectingDruid
+from tests.delivery.fault_injecting_druid import FaultInjectingDruid
 from tests.fake_aws import use_fake_aws_credentials
 
 OUTBOX_BUCKET = "riptide-outbox"
