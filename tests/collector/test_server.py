@@ -21,7 +21,7 @@ from producer import handler
 from riptide.contract import HEALTH_PATH, Env
 from riptide.ingest.service import IngestService
 from tests.collector.conftest import WRITE_KEY
-from tests.producer.http_events import LambdaContext, payload_v2
+from tests.producer.http_events import PRODUCER, api_request
 from tools.local.aws import MotoServer, process_environment
 from tools.local.browser_load import BrowserLoadPlan, LoadResult, run_browser_load
 from tools.local.collector_load import read_stream
@@ -115,7 +115,9 @@ def lambda_producer(moto, resources, monkeypatch) -> Any:
     monkeypatch.setattr(handler, "service", lambda: service)
 
     def answer(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any, str | None]:
-        response = handler.handler(payload_v2("POST", path, headers, body), LambdaContext())
+        response = handler.handler(
+            api_request("POST", path, headers, body), PRODUCER.frozen_context()
+        )
         return (
             response["statusCode"],
             json.loads(response["body"]),

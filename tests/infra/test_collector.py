@@ -7,8 +7,18 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
+from infra.environment import collector_environment
+from infra.settings import Settings
+from riptide.collector.settings import CollectorSettings
 from riptide.contract import HEALTH_PATH, Env
-from tests.infra.synthesis import PRODUCER, Synthesis, synthesize
+from riptide.ingest import IngestSettings
+from tests.infra.synthesis import (
+    CUSTOM_SETTINGS,
+    DRUID_URL,
+    PRODUCER,
+    Synthesis,
+    synthesize,
+)
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
 
@@ -139,3 +149,17 @@ def test_the_image_is_built_from_the_repositorys_dockerfile() -> None:
     dockerfile = (root / "Dockerfile").read_text()
     assert 'CMD ["python", "-m", "riptide.collector"]' in dockerfile
     assert "!lambdas" in (root / ".dockerignore").read_text()
+
+
+def test_the_collector_reads_the_settings_the_stack_gives_it() -> None:
+    settings = Settings.from_context(
+        {**CUSTOM_SETTINGS, "druidUrl": DRUID_URL, "collectorLingerMs": "40"}
+    )
+    environment = collector_environment(settings, stream_name="s", write_keys_secret_arn="k")
+
+    ingest = IngestSettings.from_env(environment)
+    collector = CollectorSettings.from_env(environment)
+
+    assert set(environment) <= {value for name, value in vars(Env).items() if name.isupper()}
+    assert (ingest.stream_name, ingest.truncate_ip) == ("s", settings.truncate_ip)
+    assert collector.linger_seconds == 0.04
