@@ -36,6 +36,7 @@ def collector_environment(
             settings, stream_name=stream_name, write_keys_secret_arn=write_keys_secret_arn
         ),
         Env.COLLECTOR_LINGER_MS: str(settings.collector_linger_ms),
+        Env.CORS_ALLOW_ORIGINS: ",".join(settings.cors_allow_origins),
         Env.COLLECTOR_PORT: str(COLLECTOR_PORT),
         Env.COLLECTOR_WORKERS: str(max(1, settings.collector_cpu // CPU_UNITS_PER_VCPU)),
         Env.FORWARDED_ALLOW_IPS: "*",  # only the load balancer can reach a task

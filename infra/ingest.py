@@ -20,9 +20,8 @@ from infra.environment import producer_environment
 from infra.functions import FunctionOptions, riptide_function
 from infra.retention import log_retention
 from infra.settings import Settings
-from riptide.contract import PRODUCER, SEGMENT_PATHS
+from riptide.contract import CORS_ALLOW_HEADERS, PRODUCER, SEGMENT_PATHS
 
-CORS_HEADERS = ("Content-Type", "Authorization", "Content-Encoding")
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "requestTime": "$context.requestTime",
@@ -109,7 +108,7 @@ class IngestApi(Construct):
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(settings.cors_allow_origins),
                 allow_methods=[apigwv2.CorsHttpMethod.POST],
-                allow_headers=list(CORS_HEADERS),
+                allow_headers=list(CORS_ALLOW_HEADERS),
             ),
         )
         integration = HttpLambdaIntegration(

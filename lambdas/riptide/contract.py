@@ -31,6 +31,7 @@ class Env:
     COLLECTOR_LINGER_MS = "COLLECTOR_LINGER_MS"
     COLLECTOR_MAX_WAITING_BYTES = "COLLECTOR_MAX_WAITING_BYTES"
     COLLECTOR_PUBLISH_BUDGET_SECONDS = "COLLECTOR_PUBLISH_BUDGET_SECONDS"
+    CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"
     COLLECTOR_PORT = "COLLECTOR_PORT"
     COLLECTOR_WORKERS = "COLLECTOR_WORKERS"
     FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
@@ -60,6 +61,9 @@ class LambdaEntry(NamedTuple):
     handler: str
     service: str
 
+
+CORS_ALLOW_HEADERS = ("Content-Type", "Authorization", "Content-Encoding")
+"""Request headers browsers may send to the ingest API (API Gateway's CORS, the collector's)."""
 
 COLLECTOR_SERVICE = "riptide-collector"
 HEALTH_PATH = "/health"

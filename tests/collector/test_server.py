@@ -230,3 +230,21 @@ def test_sigterm_mid_load_loses_no_accepted_event(moto, start_collector):
     (load,) = results
     assert load.statuses[200] > 0
     assert_accepted_once(moto, resources.stream_name, load)
+
+
+def test_only_the_configured_origins_may_read_answers(start_collector):
+    collector, _ = start_collector(workers=1, cors_allow_origins="https://shop.example.com")
+    body = json.dumps(track("m-cors")).encode()
+    headers = {"authorization": basic(WRITE_KEY)}
+
+    allowed = http.request(
+        "POST", collector.url + "/v1/track", body=body,
+        headers={**headers, "Origin": "https://shop.example.com"},
+    )  # fmt: skip
+    other = http.request(
+        "POST", collector.url + "/v1/track", body=body,
+        headers={**headers, "Origin": "https://evil.example.net"},
+    )  # fmt: skip
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert "Access-Control-Allow-Origin" not in other.headers

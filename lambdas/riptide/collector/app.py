@@ -13,6 +13,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from riptide.collector.cors import CorsPolicy
 from riptide.collector.service import Collector
 from riptide.contract import HEALTH_PATH
 from riptide.ingest.answers import Answer, error_answer
@@ -26,18 +27,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 CALL_PREFIX = "/v1/"
 METRICS_EVERY_SECONDS = 60.0
-ALLOW_HEADERS = "Authorization,Content-Type,Content-Encoding"
-ALLOW_METHODS = "OPTIONS,POST"
-CORS_MAX_AGE_SECONDS = "3600"
-_CORS = [
-    (b"access-control-allow-origin", b"*"),
-]
-_PREFLIGHT = [
-    *_CORS,
-    (b"access-control-allow-headers", ALLOW_HEADERS.encode()),
-    (b"access-control-allow-methods", ALLOW_METHODS.encode()),
-    (b"access-control-max-age", CORS_MAX_AGE_SECONDS.encode()),
-]
 
 
 def _message_answer(status: int, message: str) -> Answer:
@@ -56,8 +45,13 @@ STOPPING = Answer(503, '{"status":"stopping"}')
 class CollectorApp:
     """An ASGI application around the Collector that `build` makes at startup."""
 
-    def __init__(self, build: Callable[[], Collector] = Collector.from_env) -> None:
+    def __init__(
+        self,
+        build: Callable[[], Collector] = Collector.from_env,
+        cors: CorsPolicy | None = None,
+    ) -> None:
         self._build = build
+        self._cors = cors or CorsPolicy.from_env()
         self._collector: Collector | None = None
         self._stopping = False
         self._metrics_task: asyncio.Task[None] | None = None
@@ -107,20 +101,21 @@ class CollectorApp:
             answer = STOPPING if self._stopping else HEALTHY
             await _send(send, answer if method in ("GET", "HEAD") else METHOD_NOT_ALLOWED)
             return
+        cors = self._cors.headers(_origin(scope))
         call = path[len(CALL_PREFIX) :] if path.startswith(CALL_PREFIX) else None
         endpoint = endpoint_for(call) if call else None
         if endpoint is None:
             found = call is not None and "/" not in call
             answer = _message_answer(404, unknown_call_message(call)) if found else NOT_FOUND
-            await _send(send, answer, _CORS)
+            await _send(send, answer, cors)
             return
         if method == "OPTIONS":
-            await _send(send, Answer(204, ""), _PREFLIGHT)
+            await _send(send, Answer(204, ""), self._cors.preflight(_origin(scope)))
             return
         if method != "POST":
-            await _send(send, METHOD_NOT_ALLOWED, _CORS)
+            await _send(send, METHOD_NOT_ALLOWED, cors)
             return
-        await _send(send, await self._take(endpoint, scope, receive), _CORS)
+        await _send(send, await self._take(endpoint, scope, receive), cors)
 
     async def _take(self, endpoint: str, scope: Scope, receive: Receive) -> Answer:
         assert self._collector is not None, "requests arrive only after startup"
@@ -157,6 +152,13 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         parts.append(chunk)
         if not message.get("more_body", False):
             return b"".join(parts)
+
+
+def _origin(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return value
+    return None
 
 
 def _text(value: bytes | None) -> str | None:
