@@ -54,7 +54,7 @@ class CollectorApp:
         self._cors = cors or CorsPolicy.from_env()
         self._collector: Collector | None = None
         self._stopping = False
-        self._metrics_task: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -71,7 +71,10 @@ class CollectorApp:
                 except Exception as error:
                     await send({"type": "lifespan.startup.failed", "message": str(error)})
                     return
-                self._metrics_task = asyncio.create_task(self._write_metrics())
+                self._background = [
+                    asyncio.create_task(self._write_metrics()),
+                    asyncio.create_task(self._collector.keep_write_keys_fresh()),
+                ]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self._shut_down()
@@ -81,10 +84,10 @@ class CollectorApp:
     async def _shut_down(self) -> None:
         """The server has stopped taking requests: flush what is waiting, then let it exit."""
         self._stopping = True
-        if self._metrics_task is not None:
-            self._metrics_task.cancel()
+        for task in self._background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._metrics_task
+                await task
         if self._collector is not None:
             await self._collector.close()
 

@@ -7,6 +7,8 @@ producer's IngestService turns the outcome into the same answer the Lambda would
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
 from collections.abc import Mapping
 
@@ -19,12 +21,12 @@ from riptide.config import ConfigurationError
 from riptide.contract import COLLECTOR_SERVICE, METRICS_NAMESPACE
 from riptide.ingest.answers import Answer
 from riptide.ingest.config import IngestSettings
-from riptide.ingest.exceptions import IngestError
+from riptide.ingest.exceptions import IngestError, WriteKeysUnavailableError
 from riptide.ingest.ingestor import Ingestor, build_aggregator
 from riptide.ingest.publisher import KinesisPublisher, kinesis_client
 from riptide.ingest.request import IngestRequest
 from riptide.ingest.service import IngestService, secrets_manager_client
-from riptide.ingest.write_keys import WriteKeyRegistry
+from riptide.ingest.write_keys import RELOAD_RETRY_SECONDS, WriteKeyRegistry
 
 
 class Collector:
@@ -37,8 +39,12 @@ class Collector:
         committer: GroupCommitter,
         answers: IngestService,
         telemetry: SummedTelemetry,
+        write_keys: WriteKeyRegistry,
+        logger: Logger,
     ) -> None:
         self.settings = settings
+        self._write_keys = write_keys
+        self._logger = logger
         self._ingestor = ingestor
         self._committer = committer
         self._answers = answers
@@ -57,17 +63,16 @@ class Collector:
         logger = Logger(service=COLLECTOR_SERVICE)
         telemetry = SummedTelemetry(metrics)
         publisher = KinesisPublisher(settings.stream_name, kinesis_client)
+        # Reloaded by keep_write_keys_fresh, never on the request path (it would block the loop).
         write_keys = WriteKeyRegistry(
-            settings.write_keys_secret_id,
-            secrets_manager_client,
-            settings.write_keys_max_age_seconds,
+            settings.write_keys_secret_id, secrets_manager_client, max_age_seconds=math.inf
         )
         ingestor = Ingestor(settings, write_keys, publisher, telemetry)
         committer = GroupCommitter(
             build_aggregator(settings), publisher, collector_settings, telemetry
         )
         answers = IngestService(lambda: ingestor, telemetry, logger)
-        return cls(settings, ingestor, committer, answers, telemetry)
+        return cls(settings, ingestor, committer, answers, telemetry, write_keys, logger)
 
     async def handle(self, request: IngestRequest) -> Answer:
         """The answer to one request; 200 only once Kinesis holds every accepted event."""
@@ -78,6 +83,22 @@ class Collector:
         except (IngestError, ConfigurationError) as error:
             return self._answers.answer_error(error)
         return self._answers.answer_events(len(prepared.user_records), prepared.rejections)
+
+    async def keep_write_keys_fresh(self) -> None:
+        """Reload the write keys now and every write-keys max age, on a worker thread; after a
+        failure the known keys stay in use and the reload is tried again sooner."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await loop.run_in_executor(None, self._write_keys.reload)
+                pause = self.settings.write_keys_max_age_seconds
+            except WriteKeysUnavailableError as error:
+                self._logger.warning(
+                    "write keys not reloaded; the known keys stay in use",
+                    extra={"reason": error.message},
+                )
+                pause = RELOAD_RETRY_SECONDS
+            await asyncio.sleep(pause)
 
     def flush_metrics(self) -> None:
         """Write the metrics gathered so far (EMF on stdout, read by CloudWatch Logs)."""
