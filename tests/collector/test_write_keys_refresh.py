@@ -55,6 +55,7 @@ def test_a_new_key_works_after_a_reload_and_known_keys_outlive_a_secrets_outage(
         refresher = asyncio.create_task(collector.keep_write_keys_fresh())
         try:
             await _until(lambda: accepts(collector, "wk_a"))
+            await asyncio.sleep(0.1)  # the refresher's first reloads are done
             new_key_before = accepts(collector, "wk_b")
             secrets.put_secret_value(
                 SecretId=arn, SecretString=json.dumps({"wk_a": "site-a", "wk_b": "site-b"})
