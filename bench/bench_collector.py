@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 
 from bench._harness import describe_machine
-from tools.local.browser_load import BrowserLoadPlan
 from tools.local.collector_load import LOCAL_WRITE_KEY, LoadReport, run_local_load
+from tools.local.http_load import HttpLoadPlan
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--events-per-request", type=int, default=1)
     parser.add_argument("--linger-ms", type=int, default=15)
     args = parser.parse_args()
-    plan = BrowserLoadPlan(
+    plan = HttpLoadPlan(
         LOCAL_WRITE_KEY,
         duration_seconds=args.duration,
         connections=args.connections,

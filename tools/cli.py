@@ -1,7 +1,7 @@
 """The `riptide` command: run the pipeline locally, estimate its AWS cost, set up compaction.
 
-riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] ...
-riptide cost [--rate N] [--events-per-record N] [--bytes-per-event B] ...
+riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] [--browser] ...
+riptide cost [--rate N] [--events-per-request N ...] [--events-per-record N] ...
 riptide compaction [--druid-url URL] [--datasource NAME] ...
 riptide collector [--host H] [--port P] [--workers N] [--linger-ms MS]
 riptide load [--url URL --write-key KEY | --workers N] [--duration S] [--connections N] ...
@@ -23,10 +23,10 @@ from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
 from tools.collector_costs import CollectorFleet, comparison_table
-from tools.costs import Workload, cost_table
-from tools.local.browser_load import BrowserLoadPlan
+from tools.costs import REQUEST_SIZES, Workload, cost_table
 from tools.local.collector_load import LOCAL_WRITE_KEY, run_local_load, run_remote_load
 from tools.local.druid_access import DruidAccounts
+from tools.local.http_load import HttpLoadPlan
 from tools.local.pipeline import RunOptions, run_pipeline
 from tools.local.report import render, write_json
 from tools.local.rollup_store import DruidUnreachableError
@@ -63,6 +63,7 @@ def demo(args: argparse.Namespace) -> int:
         settle_timeout_seconds=args.settle_timeout,
         runs_dir=args.runs_dir,
         ingress=args.ingress,
+        browser=args.browser,
     )
     out = sys.stdout
     try:
@@ -78,16 +79,15 @@ def demo(args: argparse.Namespace) -> int:
 def cost(args: argparse.Namespace) -> int:
     workload = Workload(
         events_per_second=args.rate,
-        events_per_request=args.events_per_request,
         events_per_record=args.events_per_record,
         bytes_per_event=args.bytes_per_event,
         producer_ms_per_request=args.producer_ms,
         consumer_ms_per_1000_events=args.consumer_ms_per_1000,
     )
-    if args.ingress == "lambda":
-        print(cost_table(workload))
-    else:
+    if args.ingress == "both":
         print(comparison_table(workload, CollectorFleet()))
+    else:
+        print(cost_table(workload, sorted(set(args.events_per_request))))
     return EXIT_PASS
 
 
@@ -127,7 +127,7 @@ def collector(args: argparse.Namespace) -> int:
 
 
 def load(args: argparse.Namespace) -> int:
-    plan = BrowserLoadPlan(
+    plan = HttpLoadPlan(
         write_key=args.write_key or LOCAL_WRITE_KEY,
         duration_seconds=args.duration,
         connections=args.connections,
@@ -200,6 +200,12 @@ def parser() -> argparse.ArgumentParser:
         help="throttle Kinesis and take Druid down for a while during the run",
     )
     run.add_argument(
+        "--browser",
+        action="store_true",
+        help="also send shoppers' visits from shop pages in Chromium through the analytics-next "
+        "bundle, standard and batching mode in turn (needs scripts/chromium)",
+    )
+    run.add_argument(
         "--reconcile-every",
         type=float,
         default=5,
@@ -234,7 +240,7 @@ def parser() -> argparse.ArgumentParser:
 
     estimate = commands.add_parser(
         "cost",
-        help="monthly AWS cost at a given event rate, with and without KPL aggregation",
+        help="monthly AWS cost at a given event rate, by events per request",
     )
     estimate.add_argument(
         "--rate", type=float, default=defaults.events_per_second, help="events/s (%(default)s)"
@@ -253,9 +259,10 @@ def parser() -> argparse.ArgumentParser:
     )
     estimate.add_argument(
         "--events-per-request",
-        type=float,
-        default=defaults.events_per_request,
-        help="events in one HTTP request (%(default)s)",
+        type=_positive(float),
+        nargs="+",
+        default=list(REQUEST_SIZES),
+        help="events in one HTTP request, one column each (%(default)s)",
     )
     estimate.add_argument(
         "--producer-ms",

@@ -61,9 +61,9 @@ class IngressCost:
 
 
 def lambda_ingress_total(workload: Workload) -> float:
-    """The whole pipeline's monthly cost behind API Gateway + Lambda."""
-    per_request = min(workload.events_per_request, workload.events_per_record)
-    return estimate(replace(workload, events_per_record=per_request)).total
+    """The whole pipeline's monthly cost behind API Gateway + Lambda (records filled as far as
+    one request's events go)."""
+    return estimate(replace(workload, events_per_record=full_record_events(workload))).total
 
 
 def collector_total(
@@ -91,8 +91,11 @@ def collector_total(
         gb_per_hour / LCU_GB_PER_HOUR,
     )
     alb = HOURS_PER_MONTH * (ALB_PER_HOUR + lcus * ALB_PER_LCU_HOUR)
+    behind_collector = replace(workload, records_span_requests=True)
     rest = sum(
-        line.dollars for line in estimate(workload).lines if line.item not in LAMBDA_INGRESS_ITEMS
+        line.dollars
+        for line in estimate(behind_collector).lines
+        if line.item not in LAMBDA_INGRESS_ITEMS
     )
     return fargate + alb + rest, tasks, lcus
 
@@ -110,7 +113,7 @@ def compare(
         rows.append(
             IngressCost(
                 per_request,
-                lambda_ingress_total(replace(at, events_per_record=full_record_events(at))),
+                lambda_ingress_total(at),
                 total,
                 tasks,
                 lcus,
@@ -130,8 +133,7 @@ def _break_even(workload: Workload, fleet: CollectorFleet, capacity: float) -> f
 
     def collector_cheaper(requests_per_second: float) -> bool:
         at = replace(workload, events_per_second=requests_per_second * workload.events_per_request)
-        lambda_at = replace(at, events_per_record=full_record_events(at))
-        return collector_total(at, fleet, capacity)[0] < lambda_ingress_total(lambda_at)
+        return collector_total(at, fleet, capacity)[0] < lambda_ingress_total(at)
 
     low, high = 0.01, 1e7
     if collector_cheaper(low):

@@ -23,9 +23,9 @@ from riptide.ingest.service import IngestService
 from tests.collector.conftest import WRITE_KEY
 from tests.producer.http_events import PRODUCER, api_request
 from tools.local.aws import MotoServer, process_environment
-from tools.local.browser_load import BrowserLoadPlan, LoadResult, run_browser_load
 from tools.local.collector_load import read_stream
 from tools.local.faults import KinesisThrottle
+from tools.local.http_load import HttpLoadPlan, LoadResult, run_http_load
 
 http = urllib3.PoolManager(retries=False, timeout=30.0)
 
@@ -52,9 +52,7 @@ def assert_accepted_once(moto: MotoServer, stream: str, load: LoadResult) -> Non
 def test_concurrent_single_event_requests_share_records_and_each_lands_once(moto, start_collector):
     collector, resources = start_collector(collector_linger_ms=50)
 
-    load = run_browser_load(
-        collector.url, BrowserLoadPlan(WRITE_KEY, duration_seconds=3, connections=48)
-    )
+    load = run_http_load(collector.url, HttpLoadPlan(WRITE_KEY, duration_seconds=3, connections=48))
 
     assert set(load.statuses) == {200}
     assert_accepted_once(moto, resources.stream_name, load)
@@ -64,7 +62,7 @@ def test_concurrent_single_event_requests_share_records_and_each_lands_once(moto
     assert collector.stop() == 0
 
 
-# (path, body, headers): requests whose answers must be exactly the Lambda producer's.
+# ([GET ]path, body, headers): requests whose answers must be exactly the Lambda producer's.
 SAME_ANSWERS = {
     "single call": ("/v1/track", json.dumps(track("m-1")).encode(), {}),
     "batch with a bad event": (
@@ -92,6 +90,22 @@ SAME_ANSWERS = {
         {},
     ),
     "unknown call": ("/v1/nope", json.dumps(track("m-10")).encode(), {}),
+    "short path of a single call": ("/v1/t", json.dumps(track("m-11")).encode(), {}),
+    "short path of a batch, text/plain as analytics-next sends it": (
+        "/v1/b",
+        json.dumps({"batch": [track("m-12")], "writeKey": WRITE_KEY}).encode(),
+        {"content-type": "text/plain", "authorization": None},
+    ),
+    "SDK settings": (
+        f"GET /v1/projects/{WRITE_KEY}/settings",
+        b"",
+        {"host": "api.example.com", "x-forwarded-proto": "https"},
+    ),
+    "SDK settings of an unknown key": (
+        "GET /v1/projects/wk_nope/settings",
+        b"",
+        {"host": "api.example.com", "x-forwarded-proto": "https"},
+    ),
     "brotli": ("/v1/batch", b"\x00", {"content-encoding": "br"}),
     "type contradicting the endpoint": (
         "/v1/identify",
@@ -114,9 +128,11 @@ def lambda_producer(moto, resources, monkeypatch) -> Any:
     service = IngestService.from_env(handler.metrics, handler.logger, handler.tracer)
     monkeypatch.setattr(handler, "service", lambda: service)
 
-    def answer(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any, str | None]:
+    def answer(
+        method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any, str | None]:
         response = handler.handler(
-            api_request("POST", path, headers, body), PRODUCER.frozen_context()
+            api_request(method, path, headers, body), PRODUCER.frozen_context()
         )
         return (
             response["statusCode"],
@@ -132,18 +148,20 @@ def test_the_collector_answers_exactly_as_the_lambda_producer(
     case, start_collector, lambda_producer
 ):
     collector, _ = start_collector(workers=1)
-    path, body, extra = SAME_ANSWERS[case]
+    route, body, extra = SAME_ANSWERS[case]
+    method, _, path = route.rpartition(" ")
+    method = method or "POST"
     headers = {"content-type": "application/json", "authorization": basic(WRITE_KEY)}
     headers.update(extra)
     headers = {name: value for name, value in headers.items() if value is not None}
 
-    response = http.request("POST", collector.url + path, body=body, headers=headers)
+    response = http.request(method, collector.url + path, body=body or None, headers=headers)
 
     assert (
         response.status,
         json.loads(response.data),
         response.headers.get("Retry-After"),
-    ) == lambda_producer(path, body, headers)
+    ) == lambda_producer(method, path, body, headers)
 
 
 def test_health_unknown_paths_and_cors_preflight(start_collector):
@@ -175,9 +193,9 @@ def test_under_throttling_and_partial_failures_every_200_lands_once_and_errors_s
         collector, resources = start_collector(
             kinesis_endpoint_url=throttle.url, collector_publish_budget_seconds=0.05
         )
-        load = run_browser_load(
+        load = run_http_load(
             collector.url,
-            BrowserLoadPlan(WRITE_KEY, duration_seconds=3, connections=32, events_per_request=3),
+            HttpLoadPlan(WRITE_KEY, duration_seconds=3, connections=32, events_per_request=3),
         )
         throttle.turn_off()
 
@@ -213,8 +231,8 @@ def test_sigterm_mid_load_loses_no_accepted_event(moto, start_collector):
     results: list[LoadResult] = []
     sender = threading.Thread(
         target=lambda: results.append(
-            run_browser_load(
-                collector.url, BrowserLoadPlan(WRITE_KEY, duration_seconds=4, connections=32)
+            run_http_load(
+                collector.url, HttpLoadPlan(WRITE_KEY, duration_seconds=4, connections=32)
             )
         )
     )

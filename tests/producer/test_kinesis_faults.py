@@ -65,7 +65,7 @@ def test_a_call_that_fails_whole_is_retried_and_nothing_is_lost(make_producer, f
     assert len(producer.stream()) == 20
 
 
-def test_throttling_that_outlasts_the_budget_is_429_with_retry_after(
+def test_throttling_that_outlasts_the_budget_is_429_with_both_retry_headers(
     make_producer, capsys: pytest.CaptureFixture[str]
 ):
     throttle_odd = FailRecords(THROTTLED, positions=lambda i: i % 2 == 1)
@@ -75,6 +75,7 @@ def test_throttling_that_outlasts_the_budget_is_429_with_retry_after(
 
     assert answer.status == 429
     assert answer.headers["Retry-After"] == "1"
+    assert answer.headers["X-RateLimit-Reset"] == "1", "analytics-next waits this many seconds"
     assert answer.body["code"] == "kinesis_throttled"
     assert answer.body["message"].startswith("Kinesis did not take ")
     assert len(producer.kinesis.calls) > 2

@@ -11,7 +11,6 @@ from tools.collector_costs import (
     CollectorFleet,
     collector_total,
     compare,
-    full_record_events,
     lambda_ingress_total,
 )
 from tools.costs import Workload
@@ -51,8 +50,7 @@ def test_the_collector_is_cheaper_just_above_the_break_even_rate_and_dearer_belo
             events_per_request=row.events_per_request,
             events_per_record=fill,
         )
-        lambda_at = replace(at, events_per_record=full_record_events(at))
-        return collector_total(at, FLEET, capacity)[0], lambda_ingress_total(lambda_at)
+        return collector_total(at, FLEET, capacity)[0], lambda_ingress_total(at)
 
     collector_above, lambda_above = totals(row.break_even_requests_per_second * 1.1)
     collector_below, lambda_below = totals(row.break_even_requests_per_second * 0.9)

@@ -1,179 +1,117 @@
-"""Browser-like load: many concurrent keep-alive connections, each sending small requests.
+"""A share of the run's shoppers in real browsers: Chromium on the shops' pages, sending through
+the published analytics-next bundle, in its standard and batching modes in turn.
 
-Each connection posts one request at a time, as a page's SDK does: one analytics-next style
-track event to /v1/track (write key in the body), or a /v1/batch of a few events. Requests go
-out as fast as answers come back, for a fixed time. Kept per request: status and latency; per
-event: its messageId when the answer was 200, so the stream can be checked against it.
-
-asyncio on uvloop, HTTP/1.1 written directly and answers read with httptools' parser (the one
-uvicorn uses), so one core drives a few thousand requests a second.
+One visit at a time: a whole shopping session from the same traffic model the load generator
+uses, made as SDK calls on the page (identify for a logged-in shopper, then page and track calls
+with the session's location and campaign as context), then the page is left. The SDK tells a
+page nothing about what the API answered, so a browser event counts as accepted once the stream
+holds it (the API answers 200 only after the write); a visit whose events the stream never
+shows within its wait counts them as missing, and the report's check catches the difference.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import random
-import statistics
+import itertools
+import threading
 import time
-import uuid
+import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from typing import Any
 
-import httptools
-import uvloop
+from tools.local.browser import BATCHING, STANDARD, SdkCall, Shopper, ShopSite, chromium
+from tools.traffic import Event, ShopperTraffic
 
-CONNECTION_FAILED = 0
-PAGES = ("/", "/products/sneaker-42", "/cart", "/checkout", "/search?q=boots")
-EVENTS = ("Product Viewed", "Product Added", "Products Searched", "Cart Viewed")
+SESSION_CONTEXT = ("location", "campaign", "locale")
+"""Context the traffic model gives a session that a browser does not add by itself."""
+BROWSER_SEED_OFFSET = 1_000_003
+"""Browser sessions come from their own stream of the seed, apart from the load generator's."""
 
 
-@dataclass(frozen=True)
-class BrowserLoadPlan:
-    write_key: str
-    duration_seconds: float = 10.0
-    connections: int = 64
-    events_per_request: int = 1
-    seed: int = 0
+def sdk_calls(events: list[Event]) -> list[SdkCall]:
+    """The SDK calls a shop's page makes for a session's events."""
+    first = events[0]
+    context = {key: first["context"][key] for key in SESSION_CONTEXT if key in first["context"]}
+    options = {"context": context}
+    calls = []
+    if "userId" in first:
+        calls.append(SdkCall("identify", (first["userId"], {}, options)))
+    for event in events:
+        if event["type"] == "track":
+            calls.append(SdkCall("track", (event["event"], event["properties"], options)))
+        else:
+            calls.append(SdkCall(event["type"], (event["name"], event["properties"], options)))
+    return calls
 
 
 @dataclass
-class LoadResult:
-    seconds: float = 0.0
-    statuses: Counter[int] = field(default_factory=Counter)
-    latencies: list[float] = field(default_factory=list)
-    accepted_message_ids: list[str] = field(default_factory=list)
-
-    @property
-    def requests(self) -> int:
-        return self.statuses.total()
-
-    def percentile_ms(self, share: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-    @property
-    def median_ms(self) -> float:
-        return 1000 * statistics.median(self.latencies) if self.latencies else 0.0
+class BrowserCounts:
+    visits: Counter[str] = field(default_factory=Counter)
+    """Visits by the SDK's delivery mode."""
+    sent: int = 0
+    in_stream: int = 0
+    missing: int = 0
+    failed_visits: int = 0
+    message_ids: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
-def run_browser_load(url: str, plan: BrowserLoadPlan) -> LoadResult:
-    """Send the load to `url` (http://host:port) for the plan's duration."""
-    return uvloop.run(_run(url, plan))
+class BrowserShoppers:
+    """Visits the shops' pages in Chromium until `duration_seconds` have passed."""
 
+    def __init__(
+        self,
+        api_url: str,
+        duration_seconds: float,
+        seed: int,
+        stream_holds: Callable[[list[str]], bool],
+    ) -> None:
+        self.counts = BrowserCounts()
+        self._api_url = api_url
+        self._duration = duration_seconds
+        self._traffic = ShopperTraffic(seed + BROWSER_SEED_OFFSET, open_sessions=1)
+        self._stream_holds = stream_holds
+        self._visit_ids: list[str] = []
+        self._thread = threading.Thread(target=self._run, daemon=True, name="browser-shoppers")
 
-async def _run(url: str, plan: BrowserLoadPlan) -> LoadResult:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    result = LoadResult()
-    started = time.monotonic()
-    ends = started + plan.duration_seconds
-    await asyncio.gather(
-        *(
-            _connection(host, port, plan, random.Random(plan.seed * 100_003 + number), ends, result)
-            for number in range(plan.connections)
-        )
-    )
-    result.seconds = time.monotonic() - started
-    return result
+    def start(self) -> None:
+        self._thread.start()
 
+    def wait(self) -> None:
+        self._thread.join()
 
-async def _connection(
-    host: str, port: int, plan: BrowserLoadPlan, rng: random.Random, ends: float, out: LoadResult
-) -> None:
-    anonymous_id = str(uuid.UUID(int=rng.getrandbits(128)))
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    while time.monotonic() < ends:
-        if writer is None:
-            try:
-                reader, writer = await asyncio.open_connection(host, port)
-            except OSError:
-                out.statuses[CONNECTION_FAILED] += 1
-                await asyncio.sleep(0.05)
-                continue
-        assert reader is not None
-        message_ids, request = _request(host, port, plan, rng, anonymous_id)
-        sent = time.monotonic()
+    def _run(self) -> None:
+        """Playwright's sync API lives in the thread that started it: all of it runs here."""
+        modes = itertools.cycle((STANDARD, BATCHING))
+        started = time.monotonic()
+        with ShopSite() as site, chromium() as browser:
+            while time.monotonic() - started < self._duration:
+                self._visit(browser, site.url, next(modes))
+
+    def _visit(self, browser: Any, site_url: str, mode: str) -> None:
+        site, events = self._traffic.next_session()
+        calls = sdk_calls(events)
+        self._visit_ids = []
         try:
-            writer.write(request)
-            status, keep_alive = await _answer(reader)
-        except (OSError, ConnectionError, httptools.HttpParserError, EOFError):
-            out.statuses[CONNECTION_FAILED] += 1
-            writer.close()
-            writer = None
-            continue
-        out.latencies.append(time.monotonic() - sent)
-        out.statuses[status] += 1
-        if status == 200:
-            out.accepted_message_ids += message_ids
-        if not keep_alive:
-            writer.close()
-            writer = None
-    if writer is not None:
-        writer.close()
+            with Shopper(browser, site_url, self._api_url, site.write_key) as shopper:
+                shopper.visit(mode, calls, self._settled)
+        except Exception:  # a page that failed is reported, never the end of the run
+            traceback.print_exc()
+            failed = 1
+        else:
+            failed = 0
+        ids = self._visit_ids
+        in_stream = sum(self._stream_holds([message_id]) for message_id in ids)
+        with self.counts.lock:
+            self.counts.visits[mode] += 1
+            self.counts.failed_visits += failed
+            self.counts.sent += len(ids)
+            self.counts.in_stream += in_stream
+            self.counts.missing += len(ids) - in_stream
+            self.counts.message_ids += ids
 
-
-def _request(
-    host: str, port: int, plan: BrowserLoadPlan, rng: random.Random, anonymous_id: str
-) -> tuple[list[str], bytes]:
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    events = [_event(rng, anonymous_id, now) for _ in range(plan.events_per_request)]
-    if plan.events_per_request == 1:
-        path, body = "/v1/track", {**events[0], "writeKey": plan.write_key, "sentAt": now}
-    else:
-        path, body = "/v1/batch", {"batch": events, "writeKey": plan.write_key, "sentAt": now}
-    data = json.dumps(body, separators=(",", ":")).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Content-Type: text/plain\r\nContent-Length: {len(data)}\r\n\r\n"
-    ).encode()
-    return [event["messageId"] for event in events], head + data
-
-
-def _event(rng: random.Random, anonymous_id: str, now: str) -> dict[str, object]:
-    page = rng.choice(PAGES)
-    return {
-        "type": "track",
-        "event": rng.choice(EVENTS),
-        "properties": {
-            "product_id": f"sku-{rng.randrange(10_000)}",
-            "price": round(rng.uniform(5, 300), 2),
-            "currency": "EUR",
-        },
-        "anonymousId": anonymous_id,
-        "messageId": f"ajs-next-{uuid.UUID(int=rng.getrandbits(128)).hex}",
-        "timestamp": now,
-        "context": {
-            "library": {"name": "analytics.js", "version": "npm:next-1.81.0"},
-            "page": {"path": page, "url": f"https://shop.example.com{page}", "title": "Shop"},
-            "userAgent": "Mozilla/5.0 (X11; Linux aarch64) Chrome/131.0 Safari/537.36",
-            "locale": "en-GB",
-        },
-    }
-
-
-class _Answer:
-    """httptools callbacks: the answer is complete once the whole message has been parsed."""
-
-    def __init__(self) -> None:
-        self.complete = False
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-
-
-async def _answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """(status, whether the connection stays open) of one answer."""
-    answer = _Answer()
-    parser = httptools.HttpResponseParser(answer)
-    while not answer.complete:
-        data = await reader.read(65_536)
-        if not data:
-            raise EOFError("the server closed the connection")
-        parser.feed_data(data)
-    return parser.get_status_code(), parser.should_keep_alive()
+    def _settled(self, message_ids: list[str]) -> bool:
+        """Remembers the visit's messageIds, so a visit that never settles is still counted."""
+        self._visit_ids = message_ids
+        return self._stream_holds(message_ids)

@@ -22,8 +22,8 @@ from aws_kinesis_agg.deaggregator import iter_deaggregate_records
 
 from riptide.contract import PUT_PAYLOAD_UNIT_BYTES, Env
 from tools.local.aws import provision
-from tools.local.browser_load import BrowserLoadPlan, LoadResult, run_browser_load
 from tools.local.collector import LocalCollector, collector_environment
+from tools.local.http_load import HttpLoadPlan, LoadResult, run_http_load
 from tools.local.moto_process import MotoProcess
 
 LOCAL_WRITE_KEY = "wk_load_7f3a"
@@ -134,7 +134,7 @@ def read_stream(kinesis: Any, stream_name: str) -> StreamFigures:
 
 
 def run_local_load(
-    plan: BrowserLoadPlan,
+    plan: HttpLoadPlan,
     *,
     workers: int,
     linger_ms: int,
@@ -159,7 +159,7 @@ def run_local_load(
                 os.sched_setaffinity(0, load_cpus)
             try:
                 cpu_before = collector.cpu_seconds()
-                result = run_browser_load(collector.url, plan)
+                result = run_http_load(collector.url, plan)
                 cpu_seconds = collector.cpu_seconds() - cpu_before
             finally:
                 os.sched_setaffinity(0, cpus)
@@ -168,14 +168,14 @@ def run_local_load(
     return _report(plan, result, workers, linger_ms, cpu_seconds, figures, exit_code)
 
 
-def run_remote_load(plan: BrowserLoadPlan, url: str) -> LoadReport:
+def run_remote_load(plan: HttpLoadPlan, url: str) -> LoadReport:
     """The load alone, against a collector (or any Tracking API) at `url`."""
-    result = run_browser_load(url, plan)
+    result = run_http_load(url, plan)
     return _report(plan, result, workers=0, linger_ms=0)
 
 
 def _report(
-    plan: BrowserLoadPlan,
+    plan: HttpLoadPlan,
     result: LoadResult,
     workers: int,
     linger_ms: int,

@@ -15,7 +15,7 @@ from typing import Any
 
 from riptide.collector.cors import CorsPolicy
 from riptide.collector.service import Collector
-from riptide.contract import HEALTH_PATH
+from riptide.contract import HEALTH_PATH, SDK_SETTINGS_ROUTE
 from riptide.ingest.answers import Answer, error_answer
 from riptide.ingest.exceptions import BodyTooLargeError
 from riptide.ingest.request import IngestRequest, endpoint_for, unknown_call_message
@@ -26,6 +26,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 CALL_PREFIX = "/v1/"
+PROJECTS_PREFIX, SETTINGS_SUFFIX = SDK_SETTINGS_ROUTE.split("{writeKey}")
 METRICS_EVERY_SECONDS = 60.0
 
 
@@ -104,21 +105,34 @@ class CollectorApp:
             answer = STOPPING if self._stopping else HEALTHY
             await _send(send, answer if method in ("GET", "HEAD") else METHOD_NOT_ALLOWED)
             return
-        cors = self._cors.headers(_origin(scope))
+        origin = _header(scope, b"origin")
+        cors = self._cors.headers(origin)
+        write_key = _settings_key(path)
         call = path[len(CALL_PREFIX) :] if path.startswith(CALL_PREFIX) else None
         endpoint = endpoint_for(call) if call else None
-        if endpoint is None:
+        if write_key is None and endpoint is None:
             found = call is not None and "/" not in call
             answer = _message_answer(404, unknown_call_message(call)) if found else NOT_FOUND
             await _send(send, answer, cors)
-            return
-        if method == "OPTIONS":
-            await _send(send, Answer(204, ""), self._cors.preflight(_origin(scope)))
-            return
-        if method != "POST":
+        elif method == "OPTIONS":
+            await _send(send, Answer(204, ""), self._cors.preflight(origin))
+        elif write_key is not None:
+            await _send(
+                send,
+                self._settings(write_key, scope) if method == "GET" else METHOD_NOT_ALLOWED,
+                cors,
+            )
+        elif method != "POST":
             await _send(send, METHOD_NOT_ALLOWED, cors)
-            return
-        await _send(send, await self._take(endpoint, scope, receive), cors)
+        else:
+            await _send(send, await self._take(endpoint, scope, receive), cors)
+
+    def _settings(self, write_key: str, scope: Scope) -> Answer:
+        """Events go to the host and scheme this request came in on (the scheme as the load
+        balancer's X-Forwarded-Proto says, which uvicorn puts in the scope)."""
+        assert self._collector is not None, "requests arrive only after startup"
+        host = _text(_header(scope, b"host")) or ""
+        return self._collector.sdk_settings(write_key, host, scope["scheme"])
 
     async def _take(self, endpoint: str, scope: Scope, receive: Receive) -> Answer:
         assert self._collector is not None, "requests arrive only after startup"
@@ -157,11 +171,19 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(parts)
 
 
-def _origin(scope: Scope) -> bytes | None:
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
     for name, value in scope["headers"]:
-        if name == b"origin":
+        if name == wanted:
             return value
     return None
+
+
+def _settings_key(path: str) -> str | None:
+    """The write key of a GET /v1/projects/{writeKey}/settings path, else None."""
+    if not (path.startswith(PROJECTS_PREFIX) and path.endswith(SETTINGS_SUFFIX)):
+        return None
+    write_key = path[len(PROJECTS_PREFIX) : -len(SETTINGS_SUFFIX)]
+    return write_key if write_key and "/" not in write_key else None
 
 
 def _text(value: bytes | None) -> str | None:

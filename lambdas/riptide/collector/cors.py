@@ -11,11 +11,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from riptide.contract import CORS_ALLOW_HEADERS, Env
+from riptide.contract import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    Env,
+)
 
 ANY_ORIGIN = "*"
-ALLOW_METHODS = b"OPTIONS,POST"
-MAX_AGE_SECONDS = b"3600"
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -32,10 +36,11 @@ class CorsPolicy:
 
     def headers(self, origin: bytes | None) -> Headers:
         """What an answer to a request from `origin` carries."""
+        expose = (b"access-control-expose-headers", ",".join(CORS_EXPOSE_HEADERS).encode())
         if ANY_ORIGIN in self.origins:
-            return [(b"access-control-allow-origin", b"*")]
+            return [(b"access-control-allow-origin", b"*"), expose]
         if origin is not None and origin.decode("latin-1") in self.origins:
-            return [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+            return [(b"access-control-allow-origin", origin), expose, (b"vary", b"Origin")]
         return [(b"vary", b"Origin")]
 
     def preflight(self, origin: bytes | None) -> Headers:
@@ -43,6 +48,6 @@ class CorsPolicy:
         return [
             *self.headers(origin),
             (b"access-control-allow-headers", ",".join(CORS_ALLOW_HEADERS).encode()),
-            (b"access-control-allow-methods", ALLOW_METHODS),
-            (b"access-control-max-age", MAX_AGE_SECONDS),
+            (b"access-control-allow-methods", ",".join(CORS_ALLOW_METHODS).encode()),
+            (b"access-control-max-age", str(CORS_MAX_AGE_SECONDS).encode()),
         ]

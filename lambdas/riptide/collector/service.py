@@ -84,6 +84,10 @@ class Collector:
             return self._answers.answer_error(error)
         return self._answers.answer_events(len(prepared.user_records), prepared.rejections)
 
+    def sdk_settings(self, write_key: str, host: str, protocol: str) -> Answer:
+        """The SDK settings of `write_key`, pointing at protocol://host/v1; 404 when unknown."""
+        return self._answers.sdk_settings(write_key, host, protocol)
+
     async def keep_write_keys_fresh(self) -> None:
         """Reload the write keys now and every write-keys max age, on a worker thread; after a
         failure the known keys stay in use and the reload is tried again sooner."""

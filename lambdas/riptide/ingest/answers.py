@@ -23,6 +23,7 @@ from riptide.ingest.exceptions import (
     PublishRefusedError,
     PublishTimeoutError,
     UnauthorizedError,
+    UnknownWriteKeyError,
     UnsupportedEncodingError,
     WriteKeysUnavailableError,
 )
@@ -48,6 +49,7 @@ class Answer:
 _STATUS_BY_ERROR: dict[type[IngestError], int] = {
     MalformedBodyError: 400,
     UnauthorizedError: 401,
+    UnknownWriteKeyError: 404,
     BodyTooLargeError: 413,
     UnsupportedEncodingError: 415,
     PublishRefusedError: 500,
@@ -91,6 +93,10 @@ def code_and_message(error: IngestError | ConfigurationError) -> tuple[str, str]
     if isinstance(error, ConfigurationError):
         return MISCONFIGURED, str(error)
     return error.code, error.message
+
+
+def settings_answer(settings: dict[str, object]) -> Answer:
+    return Answer(200, _encode(settings))
 
 
 def events_answer(accepted: int, rejections: Sequence[Rejection]) -> Answer:

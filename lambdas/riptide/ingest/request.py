@@ -7,21 +7,23 @@ from dataclasses import dataclass
 from riptide.ingest.validation import EVENT_TYPES
 
 BATCH = "batch"
-CALLS = (BATCH, *EVENT_TYPES)
-"""What POST /v1/<call> takes: a batch, or one event of a type."""
+SHORT_PATHS = {name[0]: name for name in (BATCH, *EVENT_TYPES)}
+"""analytics-next and the mobile SDKs post to the first letter of the call: /v1/t, ..., /v1/b."""
 
 
-def endpoint_for(call: str) -> str | None:
-    """The call a /v1/<call> request makes ("batch", "track", ...); None when there is none.
+def endpoint_for(path: str) -> str | None:
+    """The call a /v1/<path> request makes ("batch", "track", ...), long or short; None if none.
 
     Every front routes through this, so each answers exactly the same paths.
     """
-    return call if call in CALLS else None
+    if path in SHORT_PATHS:
+        return SHORT_PATHS[path]
+    return path if path == BATCH or path in EVENT_TYPES else None
 
 
-def unknown_call_message(call: str) -> str:
-    calls = ", ".join(f"/v1/{name}" for name in CALLS)
-    return f"no such call /v1/{call}; the calls are {calls}"
+def unknown_call_message(path: str) -> str:
+    calls = ", ".join(f"/v1/{name}" for name in (*SHORT_PATHS.values(), *SHORT_PATHS))
+    return f"no such call /v1/{path}; the calls are {calls}"
 
 
 @dataclass(frozen=True, slots=True)
