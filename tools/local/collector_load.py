@@ -94,8 +94,9 @@ class LoadReport:
             lines += [
                 f"stream: {self.events_in_stream:,} events in {self.records:,} Kinesis records, "
                 f"{self.events_per_record:.1f} events per record",
-                f"PUT payload units: {self.put_units:,} (floor for these bytes "
-                f"{self.put_unit_floor:,}; one per event unaggregated {self.events_accepted:,})",
+                f"PUT payload units: {self.put_units:,} for {self.records:,} records (floor at "
+                f"this fill: one per record; {self.put_unit_floor:,} if every record were full; "
+                f"{self.events_accepted:,} with one record per event)",
                 f"CHECK: {self.events_accepted:,} events answered 200; missing from the stream "
                 f"{self.accepted_missing:,}, written twice {self.accepted_duplicated:,}: "
                 + ("PASS" if self.passed else "FAIL"),
