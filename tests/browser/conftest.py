@@ -92,14 +92,11 @@ def aws() -> Iterator[Any]:
 
 
 def local_api(allow_origins: tuple[str, ...]) -> LocalHttpApi:
-    """The producer handler behind the local HTTP API; one invocation at a time, as the
-    handler's routing keeps the current request in module state, like one Lambda container."""
+    """The producer handler behind the local HTTP API (one invocation at a time)."""
     function = FunctionSpec(
         "riptide-producer", os.environ.get("AWS_DEFAULT_REGION", REGION), 10, 1024
     )
-    return LocalHttpApi(
-        handler.handler, function, concurrency=1, cors=CorsPolicy.for_origins(allow_origins)
-    )
+    return LocalHttpApi(handler.handler, function, cors=CorsPolicy.for_origins(allow_origins))
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ def throttled_api(
     service = IngestService(lambda: ingestor, telemetry, handler.logger)
     monkeypatch.setattr(handler, "service", lambda: service)
     function = FunctionSpec("riptide-producer", "eu-west-1", TRIES_ONCE_TIMEOUT_SECONDS, 1024)
-    with LocalHttpApi(handler.handler, function, 1, CorsPolicy.for_origins(("*",))) as api:
+    with LocalHttpApi(handler.handler, function, CorsPolicy.for_origins(("*",))) as api:
         yield api, kinesis
 
 

@@ -82,13 +82,18 @@ def lambda_answer(result: Any) -> Answer:
 
 
 class LocalHttpApi:
-    """The HTTP API on 127.0.0.1 in front of one producer handler, with bounded concurrency."""
+    """The HTTP API on 127.0.0.1 in front of one producer handler.
+
+    The handler runs one invocation at a time, as in one Lambda execution environment: its
+    Powertools router keeps the request being answered in class-level state, so two requests
+    in one process at once could each be answered with the other's event. Connections are still
+    taken concurrently; they queue for the function, as requests queue for a busy container.
+    """
 
     def __init__(
         self,
         handler: Handler,
         function: FunctionSpec,
-        concurrency: int = 4,
         cors: CorsPolicy | None = None,
     ) -> None:
         self.handler = handler
@@ -97,8 +102,7 @@ class LocalHttpApi:
         self.statuses: Counter[int] = Counter()
         self.invocations = 0
         self.busy_seconds = 0.0
-        self._concurrency = concurrency
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._environment = threading.Lock()
         self._lock = threading.Lock()
         self._server = LoopbackServer(_request_handler(self))
 
@@ -114,7 +118,7 @@ class LocalHttpApi:
         self._server.stop()
 
     def answer(self, event: dict[str, Any]) -> Answer:
-        with self._slots:
+        with self._environment:
             context = self.function.new_context()
             started = time.monotonic()
             try:
@@ -129,11 +133,9 @@ class LocalHttpApi:
         return lambda_answer(result)
 
     def drain(self) -> None:
-        """Return once every invocation in flight has finished."""
-        for _ in range(self._concurrency):
-            self._slots.acquire()
-        for _ in range(self._concurrency):
-            self._slots.release()
+        """Return once the invocation in flight, if any, has finished."""
+        with self._environment:
+            pass
 
     def _record(self, seconds: float) -> None:
         with self._lock:

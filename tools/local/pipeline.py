@@ -343,7 +343,6 @@ def _ingress(
     api = LocalHttpApi(
         _load_handler(*PRODUCER),
         _functions(settings)["producer"],
-        concurrency=4,
         cors=CorsPolicy.for_origins(settings.cors_allow_origins),
     )
     return stack.enter_context(api), None
