@@ -57,7 +57,7 @@ class ProfilePipeline(Construct):
         settings: Settings,
         code: lambda_.Code,
         stream: kinesis.IStream,
-        api: apigwv2.HttpApi,
+        api: apigwv2.HttpApi | None,
         placement: VpcPlacement | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -92,8 +92,6 @@ class ProfilePipeline(Construct):
         store_url = Fn.join(
             "", ["rediss://", self.store.attr_endpoint_address, ":", self.store.attr_endpoint_port]
         )
-        self.read_keys = self._key_secret("ReadKeys", "read")
-        self.admin_keys = self._key_secret("AdminKeys", "admin")
         self.dead_letters = sqs.Queue(
             self,
             "DeadLetters",
@@ -118,7 +116,23 @@ class ProfilePipeline(Construct):
             placement=functions_placement,
         )
         self.consumer.add_event_source(self._stream_source(settings, stream))
-        self.reader = riptide_function(
+        self.reader: lambda_.Function | None = None
+        self.read_keys: secretsmanager.Secret | None = None
+        self.admin_keys: secretsmanager.Secret | None = None
+        if api is not None:  # the read API rides on the ingest HTTP API (absent: collector only)
+            self._read_api(settings, code, api, store_url, functions_placement)
+
+    def _read_api(
+        self,
+        settings: Settings,
+        code: lambda_.Code,
+        api: apigwv2.HttpApi,
+        store_url: str,
+        placement: VpcPlacement,
+    ) -> None:
+        self.read_keys = read_keys = self._key_secret("ReadKeys", "read")
+        self.admin_keys = admin_keys = self._key_secret("AdminKeys", "admin")
+        self.reader = reader = riptide_function(
             self,
             "Reader",
             code=code,
@@ -132,22 +146,22 @@ class ProfilePipeline(Construct):
                     settings,
                     store_url=store_url,
                     store_cluster=True,
-                    read_keys_secret_arn=self.read_keys.secret_arn,
-                    admin_keys_secret_arn=self.admin_keys.secret_arn,
+                    read_keys_secret_arn=read_keys.secret_arn,
+                    admin_keys_secret_arn=admin_keys.secret_arn,
                 ),
             ),
             log_retention_days=settings.log_retention_days,
-            placement=functions_placement,
+            placement=placement,
         )
-        self.reader.add_to_role_policy(
+        reader.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["secretsmanager:GetSecretValue"],
-                resources=[self.read_keys.secret_arn, self.admin_keys.secret_arn],
+                resources=[read_keys.secret_arn, admin_keys.secret_arn],
             )
         )
         integration = HttpLambdaIntegration(
             "Profiles",
-            self.reader,
+            reader,
             payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
         )
         for method, path in PROFILE_ROUTES:

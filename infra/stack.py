@@ -7,6 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from infra.bundling import lambda_code
+from infra.collector import Collector
 from infra.functions import VpcPlacement
 from infra.ingest import IngestApi
 from infra.monitoring import Monitoring
@@ -28,6 +29,17 @@ class RiptideStack(Stack):
         code = lambda_code()
         self.stream = event_stream(self, "Events", settings)
         self.ingest = IngestApi(self, "Ingest", settings=settings, code=code, stream=self.stream)
+        self.collector = (
+            Collector(
+                self,
+                "Collector",
+                settings=settings,
+                stream=self.stream,
+                write_keys=self.ingest.write_keys,
+            )
+            if settings.with_collector
+            else None
+        )
         placement = self._vpc_placement(settings)
         self.rollup = RollupPipeline(
             self,
@@ -51,13 +63,14 @@ class RiptideStack(Stack):
             "Monitoring",
             settings=settings,
             api=self.ingest.api,
+            collector=self.collector,
             stream=self.stream,
             functions={
-                "Producer": self.ingest.producer,
+                **({"Producer": self.ingest.producer} if self.ingest.producer else {}),
                 "Consumer": self.rollup.consumer,
                 "Reconciler": self.rollup.reconciler,
                 "Profiles": self.profiles.consumer,
-                "ProfileReads": self.profiles.reader,
+                **({"ProfileReads": self.profiles.reader} if self.profiles.reader else {}),
             },
             dead_letters=self.rollup.dead_letters,
         )
@@ -83,7 +96,6 @@ class RiptideStack(Stack):
 
     def _outputs(self) -> None:
         outputs = {
-            "ApiUrl": (self.ingest.stage.url, "Base URL for Segment clients (POST /v1/batch)"),
             "WriteKeysSecretArn": (
                 self.ingest.write_keys.secret_arn,
                 'Fill with {"<write key>": "<site id>", ...}',
@@ -97,18 +109,29 @@ class RiptideStack(Stack):
             "OutboxBucketName": (self.rollup.outbox.bucket_name, "Druid tasks not yet confirmed"),
             "DeadLetterQueueUrl": (self.rollup.dead_letters.queue_url, "Batches given up on"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
-            "ReadKeysSecretArn": (
-                self.profiles.read_keys.secret_arn,
-                'Fill with {"<read key>": "<site id>", ...} for GET /v1/profiles',
-            ),
-            "AdminKeysSecretArn": (
-                self.profiles.admin_keys.secret_arn,
-                'Fill with {"<admin key>": "<site id>", ...} for DELETE /v1/profiles/{id}',
-            ),
             "ProfileStoreEndpoint": (
                 self.profiles.store.attr_endpoint_address,
                 "ElastiCache Serverless (Valkey) endpoint of the profiles, TLS on 6379",
             ),
         }
+        if self.ingest.stage is not None:
+            outputs["ApiUrl"] = (
+                self.ingest.stage.url,
+                "Base URL for Segment clients (POST /v1/batch)",
+            )
+        if self.collector is not None:
+            outputs["CollectorUrl"] = (
+                self.collector.url,
+                "Base URL of the group-commit collector (same API)",
+            )
+        if self.profiles.read_keys and self.profiles.admin_keys:
+            outputs["ReadKeysSecretArn"] = (
+                self.profiles.read_keys.secret_arn,
+                'Fill with {"<read key>": "<site id>", ...} for GET /v1/profiles',
+            )
+            outputs["AdminKeysSecretArn"] = (
+                self.profiles.admin_keys.secret_arn,
+                'Fill with {"<admin key>": "<site id>", ...} for DELETE /v1/profiles/{id}',
+            )
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

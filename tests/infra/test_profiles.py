@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
+from infra.environment import profiles_environment
+from infra.settings import Settings
+from riptide.config import ConfigurationError
 from riptide.contract import CONTEXT, PROFILE_ROUTES, PROFILES, Env
-from tests.infra.synthesis import Synthesis
+from riptide.profiles.settings import ProfileSettings
+from tests.infra.synthesis import CUSTOM_SETTINGS, DRUID_URL, Synthesis
 
 PROFILE_CONSUMER = PROFILES.handler
 READER = CONTEXT.handler
@@ -67,3 +73,29 @@ def test_without_an_operator_vpc_the_stack_creates_one_with_flow_logs(
     assert not custom.resources("AWS::EC2::VPC")
     (cache,) = custom.resources("AWS::ElastiCache::ServerlessCache").values()
     assert cache["Properties"]["SubnetIds"] == list(custom.settings.vpc_subnet_ids)
+
+
+def test_the_profile_functions_read_the_settings_the_stack_gives_them(default: Synthesis) -> None:
+    contract_names = {value for name, value in vars(Env).items() if name.isupper()}
+    for handler in (PROFILE_CONSUMER, READER):
+        variables = default.function(handler)["Environment"]["Variables"]
+        assert set(variables) <= contract_names
+    settings = Settings.from_context({**CUSTOM_SETTINGS, "druidUrl": DRUID_URL})
+    environment = profiles_environment(
+        settings,
+        store_url="rediss://profiles.serverless.euw1.cache.amazonaws.com:6379",
+        store_cluster=True,
+        read_keys_secret_arn="r",
+        admin_keys_secret_arn="a",
+    )
+
+    read = ProfileSettings.from_env(environment)
+
+    assert read.store_cluster is True and read.store_url.startswith("rediss://")
+    assert read.limits.anonymous_ttl_seconds == settings.anonymous_profile_ttl_days * 86_400
+    assert (read.read_keys_secret_id, read.admin_keys_secret_id) == ("r", "a")
+
+
+def test_a_store_url_of_another_scheme_is_refused_by_name() -> None:
+    with pytest.raises(ConfigurationError, match=Env.PROFILE_STORE_URL):
+        ProfileSettings.from_env({Env.PROFILE_STORE_URL: "http://cache:6379"})

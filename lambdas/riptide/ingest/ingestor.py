@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.enrichment import Enricher
-from riptide.ingest.events import Rejection, prepare_events
+from riptide.ingest.events import KeyedPayload, Rejection, prepare_events
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
     MalformedBodyError,
@@ -56,6 +57,14 @@ def build_aggregator(settings: IngestSettings) -> Aggregator:
     if settings.partition_strategy == PartitionStrategy.USER:
         return Aggregator(OrderedKeys(buckets=settings.partition_buckets))
     return Aggregator(SpreadKeys())
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request's accepted events as aggregator input, and a Rejection for each other event."""
+
+    user_records: list[KeyedPayload]
+    rejections: list[Rejection]
 
 
 class Ingestor:
@@ -97,9 +106,24 @@ class Ingestor:
 
         Raises IngestError when the request cannot be taken as a whole.
         """
+        deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
+        prepared = self.prepare(request)
+        user_records = prepared.user_records
+        if user_records:
+            report = PublishReport()
+            try:
+                self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
+            finally:
+                self._telemetry.published(report)
+        return len(user_records), prepared.rejections
+
+    def prepare(self, request: IngestRequest) -> PreparedRequest:
+        """Everything before aggregation: authenticate, read, parse, check and enrich.
+
+        Raises IngestError when the request cannot be taken as a whole.
+        """
         settings = self._settings
         received_at = self._clock()
-        deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
         header_key = write_key_from_header(request.authorization)
         site = self._write_keys.site_for(header_key) if header_key is not None else None
         body_limit = settings.max_batch_bytes if request.is_batch else settings.max_event_bytes
@@ -128,13 +152,7 @@ class Ingestor:
             endpoint_type=None if request.is_batch else request.endpoint,
             ordered=self._ordered,
         )
-        if user_records:
-            report = PublishReport()
-            try:
-                self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
-            finally:
-                self._telemetry.published(report)
-        return len(user_records), rejections
+        return PreparedRequest(user_records, rejections)
 
     def _check_count(self, payload: Payload) -> None:
         count = len(payload.events)

@@ -79,6 +79,21 @@ class KinesisPublisher:
         self, records: Sequence[KinesisRecord], deadline: Deadline, report: PublishReport
     ) -> None:
         """Write every record, or raise PublishTimeoutError / PublishRefusedError."""
+        failures = self.write(records, deadline, report)
+        if failures:
+            codes = {code for _, code in failures}
+            raise PublishTimeoutError(
+                f"Kinesis did not take {len(failures)} of the records in time "
+                f"({', '.join(sorted(codes))}); retry the request",
+                throttled=codes <= THROTTLING_CODES,
+                events_written=report.events_written,
+            )
+
+    def write(
+        self, records: Sequence[KinesisRecord], deadline: Deadline, report: PublishReport
+    ) -> list[tuple[KinesisRecord, str]]:
+        """Write what Kinesis takes before the deadline; the records it did not take, each with
+        its last error code. Raises PublishRefusedError when retrying cannot help."""
         if self._client is None:
             self._client = self._client_factory()
         pending = list(records)
@@ -87,16 +102,8 @@ class KinesisPublisher:
             failures: list[tuple[KinesisRecord, str]] = []
             for batch in put_records_batches(pending):
                 failures += self._put(batch, report)
-            if not failures:
-                return
-            if not wait_before_retry(self._backoff, attempt, deadline, self._sleep):
-                codes = {code for _, code in failures}
-                raise PublishTimeoutError(
-                    f"Kinesis did not take {len(failures)} of the records in time "
-                    f"({', '.join(sorted(codes))}); retry the request",
-                    throttled=codes <= THROTTLING_CODES,
-                    events_written=report.events_written,
-                )
+            if not failures or not wait_before_retry(self._backoff, attempt, deadline, self._sleep):
+                return failures
             attempt += 1
             report.retries += 1
             pending = [record for record, _ in failures]

@@ -62,16 +62,14 @@ class ProfileStore:
         return self._client
 
     def apply(self, chunks: Iterable[Chunk]) -> list[ChunkResult]:
-        """Apply every chunk, in order, in one round trip; events applied before change nothing.
+        """Apply every chunk, in order, in one round trip (per server); events applied before
+        change nothing.
 
         Raises StoreUnavailableError if any chunk failed: the caller retries the batch, and the
         chunks that did succeed are skipped then by their high-water marks.
         """
-        pipeline = self._client.pipeline(transaction=False)
-        for keys, args in self.script_calls(chunks):
-            self._apply(keys=keys, args=args, client=pipeline)
         try:
-            answers = pipeline.execute(raise_on_error=True)
+            answers = self._apply.run_pipelined(self._client, self.script_calls(chunks))
         except StoreError as error:
             raise StoreUnavailableError(f"the profile store failed: {error}") from error
         return [ChunkResult(*(int(n) for n in answer)) for answer in answers]
