@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import redis
 
-from riptide.profiles import ProfileConsumer, ProfileStore
+from riptide.profiles import ProfileStore
 from riptide.store import connect
-from tests.profiles.conftest import LIMITS, site_state
+from tests.profiles.conftest import LIMITS, profile_consumer, site_state
 from tests.profiles.events import batch, event, product
 
 SERVER = shutil.which("valkey-server") or shutil.which("redis-server")
@@ -70,7 +70,7 @@ def test_profiles_update_exactly_once_and_read_and_delete_in_cluster_mode(
     cluster_client: Any,
 ) -> None:
     store = ProfileStore(cluster_client, LIMITS)
-    consumer = ProfileConsumer(store, chunk_events=2)
+    consumer = profile_consumer(store, chunk_events=2)
     sites = ["shop-a", "shop-b"]
     events = [
         event(site, name="Product Added", anonymous_id="anon-1", second=n,
@@ -79,14 +79,14 @@ def test_profiles_update_exactly_once_and_read_and_delete_in_cluster_mode(
         for site in sites
     ] + [event(site, call="identify", user_id="ann", anonymous_id="anon-1", second=9)
          for site in sites]  # fmt: skip
-    once = batch([events[:4], events[4:]])
+    once = batch([events[:4], [*events[4:], events[0]]])  # a copy of the first: a duplicate
 
     first = consumer.consume(once)
     before = {site: site_state(cluster_client, site) for site in sites}
     again = consumer.consume(once)
 
-    assert (first.applied, first.failed_from) == (8, None)
-    assert (again.applied, again.replayed) == (0, 8)
+    assert (first.applied, first.duplicates, first.failed_from) == (8, 1, None)
+    assert (again.applied, again.replayed, again.duplicates) == (0, 8, 1)
     assert {site: site_state(cluster_client, site) for site in sites} == before
     for site in sites:
         assert store.read(site, ["anon-1"])["anon-1"]["id"] == "u:ann"

@@ -103,8 +103,8 @@ class DedupWindow:
         """For each copy, in order, whether it is a duplicate to drop. One round trip.
 
         Copies go per site (one cluster slot each) in chunks of at most `chunk_copies`, all
-        pipelined. Raises StoreUnavailableError if the store failed: nothing is decided then,
-        and the caller fails its batch to have it retried.
+        pipelined (one round trip per cluster node). Raises StoreUnavailableError if the store
+        failed: nothing is decided then, and the caller fails its batch to have it retried.
         """
         if not copies:
             return []
@@ -112,8 +112,8 @@ class DedupWindow:
         by_site: dict[str, list[int]] = {}
         for index, copy in enumerate(copies):
             by_site.setdefault(copy.site, []).append(index)
-        pipeline = self._client.pipeline(transaction=False)
-        calls: list[list[int]] = []
+        chunks: list[list[int]] = []
+        calls: list[tuple[list[str], list[Any]]] = []
         for site, indexes in by_site.items():
             keys = SiteKeys(site)
             for start in range(0, len(indexes), self._chunk_copies):
@@ -124,24 +124,19 @@ class DedupWindow:
                     (self._length.window_seconds + self._length.retry_seconds) * 1000,
                 ]
                 for index in chunk:
-                    copy = copies[index]
-                    arrived_at = copy.arrived_at
+                    arrived_at = copies[index].arrived_at
                     args += [
-                        copy.position,
+                        copies[index].position,
                         now_ms if arrived_at is None else int(arrived_at * 1000),
                     ]
-                self._claim(
-                    keys=[keys.message(copies[index].message_id) for index in chunk],
-                    args=args,
-                    client=pipeline,
-                )
-                calls.append(chunk)
+                chunks.append(chunk)
+                calls.append(([keys.message(copies[index].message_id) for index in chunk], args))
         try:
-            answers = pipeline.execute(raise_on_error=True)
+            answers = self._claim.run_pipelined(self._client, calls)
         except StoreError as error:
             raise StoreUnavailableError(f"the deduplication window failed: {error}") from error
         duplicate = [False] * len(copies)
-        for chunk, counts in zip(calls, answers, strict=True):
+        for chunk, counts in zip(chunks, answers, strict=True):
             for index, counts_it in zip(chunk, counts, strict=True):
                 duplicate[index] = not counts_it
         return duplicate
