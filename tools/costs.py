@@ -8,7 +8,9 @@ the request brought: a browser sending one event per request gets no aggregation
 pays API Gateway and the producer Lambda for every single event.
 Covered: API Gateway HTTP API, the producer and consumer Lambdas, Kinesis provisioned shards and
 PUT payload units, the profile consumer and its ElastiCache Serverless store (ECPUs from the
-store commands and bytes an event costs, storage from profiles x size). Not covered:
+store commands and bytes an event costs, storage from profiles x size), and the messageId
+deduplication window in the same store (ECPUs per event, memory from the claims it holds: one
+per event for the window plus the retry horizon). Not covered:
 CloudWatch, X-Ray, S3, SQS, Secrets Manager, VPC endpoints, data transfer and Druid itself.
 """
 
@@ -76,6 +78,20 @@ class Workload:
     profile_bytes: float = 1_500
     profiles_stored: float = 10_000_000
     """Profiles held: users' for good, anonymous ones for their time to live (30 days)."""
+    dedup_window_seconds: float = 3_600
+    dedup_retry_seconds: float = 21_600
+    """A claim outlives the window by the mappings' maximum record age (maxRecordAgeSeconds)."""
+    dedup_claim_bytes: float = 260
+    """Store memory per claim: key, value and expiry (measured with MEMORY USAGE and
+    used_memory on Valkey-compatible Redis 7 with UUID messageIds)."""
+    dedup_commands_per_event: float = 3
+    """A GET and a SET by the consumer that asks first, a GET by the other."""
+    dedup_bytes_per_event: float = 340
+    """Script arguments per event, both consumers together (key and position)."""
+
+    @property
+    def dedup_claims_held(self) -> float:
+        return self.events_per_second * (self.dedup_window_seconds + self.dedup_retry_seconds)
 
     @property
     def events_per_kinesis_record(self) -> float:
@@ -163,6 +179,12 @@ def estimate(workload: Workload) -> Estimate:
     )
     ecpus = rate * SECONDS_PER_MONTH * ecpu_per_event
     store_gb = max(ELASTICACHE_MINIMUM_GB, workload.profiles_stored * workload.profile_bytes / 1e9)
+    dedup_ecpu_per_event = (
+        workload.dedup_commands_per_event + workload.dedup_bytes_per_event / ECPU_BYTES
+    )
+    dedup_ecpus = rate * SECONDS_PER_MONTH * dedup_ecpu_per_event
+    dedup_gb = workload.dedup_claims_held * workload.dedup_claim_bytes / 1e9
+    dedup_hours = (workload.dedup_window_seconds + workload.dedup_retry_seconds) / 3600
     lines = (
         CostLine(
             "API Gateway HTTP API",
@@ -213,6 +235,17 @@ def estimate(workload: Workload) -> Estimate:
             "ElastiCache Serverless storage",
             f"{store_gb:,.1f} GB ({workload.profiles_stored / 1e6:,.1f} M profiles)",
             store_gb * HOURS_PER_MONTH * ELASTICACHE_PER_GB_HOUR,
+        ),
+        CostLine(
+            "Deduplication window ECPUs",
+            f"{dedup_ecpus / 1e9:,.0f} B ECPUs, {dedup_ecpu_per_event:.2f}/event",
+            dedup_ecpus * ELASTICACHE_PER_MILLION_ECPU / 1e6,
+        ),
+        CostLine(
+            "Deduplication window storage",
+            f"{dedup_gb:,.1f} GB ({workload.dedup_claims_held / 1e9:,.2f} B claims, "
+            f"{dedup_hours:,.1f} h)",
+            dedup_gb * HOURS_PER_MONTH * ELASTICACHE_PER_GB_HOUR,
         ),
     )
     producer_concurrency = requests_per_second * workload.producer_ms_per_request / 1000
