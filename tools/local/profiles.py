@@ -75,6 +75,7 @@ class ProfileFigures:
     applied: int
     replayed: int
     unusable: int
+    duplicates: int
     failed_batches: int
     store_commands: int
     store_calls: int
@@ -109,6 +110,7 @@ class ProfileRun:
             applied=sum(o.applied for o in outcomes),
             replayed=sum(o.replayed for o in outcomes),
             unusable=sum(o.unusable for o in outcomes),
+            duplicates=sum(o.duplicates for o in outcomes),
             failed_batches=sum(o.failed_from is not None for o in outcomes),
             store_commands=sum(o.store_commands for o in outcomes),
             store_calls=sum(o.store_calls for o in outcomes),
@@ -157,7 +159,8 @@ def render_profiles(f: ProfileFigures) -> list[str]:
         "",
         "Profiles (profile consumer, local event source mapping, local store)",
         f"  events {f.events:,}: applied {f.applied:,}, replays skipped {f.replayed:,}, "
-        f"unusable {f.unusable:,}; batches failed and retried {f.failed_batches:,}",
+        f"duplicates dropped {f.duplicates:,}, unusable {f.unusable:,}; batches failed and "
+        f"retried {f.failed_batches:,}",
         f"  store: {f.store_calls:,} script calls, {f.store_commands:,} commands "
         f"({f.commands_per_event:.2f} per event, profiles coalesced per batch); profiles "
         f"{f.mean_profile_bytes:,.0f} B on average",
