@@ -116,6 +116,12 @@ def _identity(event: dict[str, Any], field: str) -> str | None:
     raise UnusableEventError(f"{field}: must be a string")
 
 
+def _message_id(event: dict[str, Any]) -> str | None:
+    """The messageId the deduplication window keys on (as riptide.dedup reads it), if any."""
+    message_id = event.get("messageId")
+    return message_id if isinstance(message_id, str) and message_id else None
+
+
 def profile_event(payload: bytes, position: str) -> ProfileEvent:
     """The event's row; UnusableEventError when it names no identity, site or time."""
     try:
@@ -147,5 +153,5 @@ def profile_event(payload: bytes, position: str) -> ProfileEvent:
         received_ms=_milliseconds(event.get("receivedAt") or event.get("timestamp"), "receivedAt"),
         values=values,
         site=site,
-        message_id=message_id if isinstance(message_id := event.get("messageId"), str) else None,
+        message_id=_message_id(event),
     )
