@@ -33,6 +33,7 @@ from riptide.retry import Deadline
 from tests.delivery.kinesis_events import CONSUMER, RECONCILER, segment_event, shard_records
 from tests.fake_aws import REGION, use_fake_aws_credentials
 from tests.integration.conftest import Answer, DruidHttp, DruidSettings, wait_for
+from tests.profiles.conftest import store_url
 from tools.lambda_kit.kinesis import StreamRecord, kinesis_event
 
 pytestmark = pytest.mark.druid
@@ -191,6 +192,8 @@ def outbox(monkeypatch: pytest.MonkeyPatch, druid_settings: DruidSettings) -> It
             Env.DRUID_SECRET_ARN: secret["ARN"],
             Env.OUTBOX_BUCKET: OUTBOX_BUCKET,
             Env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
+            Env.PROFILE_STORE_URL: store_url(),
+            Env.PROFILE_STORE_CLUSTER: "false",
         }.items():
             monkeypatch.setenv(name, value)
         consumer.handler.shard_consumer.cache_clear()
