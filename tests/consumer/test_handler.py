@@ -107,6 +107,23 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
     )
 
 
+def test_a_sum_too_large_to_stay_finite_is_quarantined_and_the_row_keeps_its_revenue(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    huge = [segment_event(user_id=f"h{i}", revenue=1e308) for i in range(2)]
+    records = shard_records(0, [orders(49) + huge[:1] + orders(49) + huge[1:]])
+
+    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert druid.totals() == {"events": 98, "revenue": 98 * 2.5, "quantity": 0}
+    reasons = [(line["subSequenceNumber"], line["reason"]) for line in aws.quarantined()]
+    assert reasons == [(49, "invalid_event"), (99, "invalid_event")]
+    assert all(
+        "properties.revenue: expected float <= " in line["detail"] for line in aws.quarantined()
+    )
+
+
 def test_batch_fails_when_quarantine_cannot_be_written(druid: FaultInjectingDruid, aws: Buckets):
     aws.s3.delete_bucket(Bucket=QUARANTINE_BUCKET)
     records = shard_records(0, [orders(1), [b"{broken"]])

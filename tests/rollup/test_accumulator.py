@@ -145,6 +145,10 @@ def test_intervals_join_contiguous_minutes():
             encoded(event(properties={"quantity": 2**64 - 1})),
             "properties.quantity: expected int <= 1000000000000",
         ),
+        (
+            encoded(event(properties={"revenue": 1e308})),
+            "properties.revenue: expected float <= 1000000000000.0",
+        ),
         (encoded(event(properties={"revenue": 1})).replace(b'"revenue": 1', b'"revenue": 1e999'),
          "properties.revenue: number out of range"),
         (encoded(event(properties="free")), "properties: expected object | null, got str"),
