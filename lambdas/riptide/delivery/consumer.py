@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from riptide.delivery.batch import KinesisBatch, ShardRecord
 from riptide.delivery.outbox import Covering, Outbox, OutboxEntry
 from riptide.delivery.positions import Coverage, Position, delivery_task_id
-from riptide.delivery.window import WindowState
+from riptide.delivery.window import UnreadableWindowStateError, WindowState
 from riptide.druid import (
     DruidClient,
     DruidUnavailableError,
@@ -107,14 +107,20 @@ class ShardConsumer:
 
     def consume(self, batch: KinesisBatch, deadline: Deadline) -> ConsumeResult:
         windowed = batch.window is not None
-        incoming = WindowState.from_json(batch.state) if windowed else WindowState()
+        incoming, unreadable = _incoming_state(batch)
         span = _span(batch, incoming)
-        if span is None:
+        if span is None and unreadable is None:
             return ConsumeResult(failed_from=None, state={} if windowed else None)
         first_sequence_number = batch.records[0].sequence_number if batch.records else None
         try:
-            covering = self._outbox.covering(batch.shard_id, span)
+            covering = (
+                self._outbox.covering(batch.shard_id, span)
+                if span is not None
+                else Covering(pending=(), done=())
+            )
             plan = self._plan(batch, incoming, covering)
+            if unreadable is not None:
+                plan.quarantined.insert(0, unreadable)
             if plan.quarantined:
                 self._store_quarantine(batch, plan.quarantined)
             for entry in covering.pending:
@@ -346,6 +352,27 @@ class _StateSizeWatch:
             )
         self._size, self._events = size, 0
         return size >= self._limit
+
+
+def _incoming_state(batch: KinesisBatch) -> tuple[WindowState, QuarantinedRecord | None]:
+    """The window state Lambda handed over; an envelope this code cannot read is quarantined
+    whole (like a rollup state it cannot read), so the shard goes on instead of failing on
+    every retry."""
+    if batch.window is None:
+        return WindowState(), None
+    try:
+        return WindowState.from_json(batch.state), None
+    except UnreadableWindowStateError as error:
+        where = (
+            batch.records[0].sequence_number if batch.records else f"window-{batch.window.start}"
+        )
+        return WindowState(), QuarantinedRecord(
+            where,
+            None,
+            QuarantineReason.UNREADABLE_WINDOW_STATE,
+            f"window state envelope cannot be read: {error}",
+            msgspec.json.encode(batch.state),
+        )
 
 
 def _span(batch: KinesisBatch, incoming: WindowState) -> Coverage | None:
