@@ -138,6 +138,7 @@ class Ingestor:
                 self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
             finally:
                 self._telemetry.published(report)
+            self._report_lost_answers(report)
         return len(user_records), rejections
 
     def _check_count(self, payload: Payload) -> None:
@@ -147,6 +148,17 @@ class Ingestor:
         limit = self._settings.max_batch_events
         if count > limit:
             raise BodyTooLargeError(f"the batch has {count:,} events; the limit is {limit:,}")
+
+    def _report_lost_answers(self, report: PublishReport) -> None:
+        """Events sent again after a PutRecords answer was lost may be in Kinesis twice."""
+        duplicated = report.events_sent_again_after_lost_answer
+        if duplicated:
+            self._telemetry.possibly_duplicated(duplicated)
+            self._logger.warning(
+                "a PutRecords answer was lost and its events were sent again; they may be in "
+                "the stream twice",
+                extra={"events_possibly_duplicated": duplicated},
+            )
 
     def _report_failure(self, error: IngestError) -> None:
         self._telemetry.request_rejected(error.code)
