@@ -38,6 +38,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="TasksRedriven", unit=MetricUnit.Count, value=report.redriven)
     metrics.add_metric(name="TasksResubmitted", unit=MetricUnit.Count, value=report.resubmitted)
     metrics.add_metric(
+        name="TasksPublishedDespiteFailure",
+        unit=MetricUnit.Count,
+        value=report.published_despite_failure,
+    )
+    metrics.add_metric(
+        name="TasksPublicationUnknown", unit=MetricUnit.Count, value=report.publication_unknown
+    )
+    metrics.add_metric(
         name="OutboxOldestAgeSeconds", unit=MetricUnit.Seconds, value=report.oldest_age_seconds
     )
     summary = {**dataclasses.asdict(report), "still_pending": report.still_pending}

@@ -8,8 +8,11 @@ Order matters for "no loss, no double count":
    the end of the invocation (no window), at the window's final invoke, or as soon as it nears
    the state size limit, so every task payload stays small.
 3. Store the quarantine object, then for each delivery write its outbox entry and only then
-   submit its task. A failure anywhere in 3 fails the whole batch from its first record, and
-   the retry meets the outbox entries written so far in step 1.
+   submit its task (two tasks when it holds late rows beside on-time ones: the late rows go in
+   a task of their own that locks whole days, so they can land in days compaction already
+   merged, and the on-time rows never fail or wait with them). A failure anywhere in 3 fails
+   the whole batch from its first record, and the retry meets the outbox entries written so
+   far in step 1.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from riptide.delivery.batch import KinesisBatch, ShardRecord
-from riptide.delivery.outbox import Covering, Outbox, OutboxEntry
-from riptide.delivery.positions import Coverage, Position, delivery_task_id
+from riptide.delivery.outbox import Covering, DeliveryTask, Outbox, OutboxEntry
+from riptide.delivery.positions import Coverage, Position, delivery_task_id, late_task_id
 from riptide.delivery.window import UnreadableWindowStateError, WindowState
 from riptide.druid import (
     DruidClient,
@@ -34,6 +37,7 @@ from riptide.druid import (
     TaskState,
     build_index_task,
 )
+from riptide.druid.spec import LATE_SEGMENT_GRANULARITY, SEGMENT_GRANULARITY
 from riptide.kpl import CorruptRecordError, deaggregate
 from riptide.quarantine import (
     Quarantine,
@@ -43,6 +47,7 @@ from riptide.quarantine import (
 )
 from riptide.retry import Deadline
 from riptide.rollup import InvalidEventError, LateEventError, Rollup, RollupSchema, TimePolicy
+from riptide.rollup.accumulator import MINUTES_PER_DAY
 
 logger = Logger(child=True)
 
@@ -265,20 +270,16 @@ class ShardConsumer:
         if len(rollup) == 0:
             return
         task_id = delivery_task_id(self._datasource, shard_id, delivery.coverage)
-        task = build_index_task(
-            task_id=task_id,
-            datasource=self._datasource,
-            rows_ndjson=rollup.to_ndjson(),
-            intervals=rollup.intervals(),
-            dimensions=self._schema.druid_dimensions(),
-            metrics_spec=self._schema.druid_metrics_spec(),
-        )
+        on_time, late = rollup.split_late()
+        tasks = []
+        if len(on_time):
+            tasks.append(self._task(task_id, on_time, whole_days=False))
+        if len(late):
+            tasks.append(self._task(late_task_id(task_id), late, whole_days=True))
         entry = OutboxEntry(
             shard_id=shard_id,
             coverage=delivery.coverage,
-            original_task_id=task_id,
-            task_id=task_id,
-            task=task,
+            tasks=tuple(tasks),
             events=rollup.event_count,
             created_at=time.time(),
         )
@@ -293,10 +294,26 @@ class ShardConsumer:
             name="EventsClamped", unit=MetricUnit.Count, value=counters.get("future_clamped", 0)
         )
 
+    def _task(self, task_id: str, rollup: Rollup, *, whole_days: bool) -> DeliveryTask:
+        task = build_index_task(
+            task_id=task_id,
+            datasource=self._datasource,
+            rows_ndjson=rollup.to_ndjson(),
+            intervals=rollup.intervals(MINUTES_PER_DAY if whole_days else 1),
+            dimensions=self._schema.druid_dimensions(),
+            metrics_spec=self._schema.druid_metrics_spec(),
+            segment_granularity=LATE_SEGMENT_GRANULARITY if whole_days else SEGMENT_GRANULARITY,
+        )
+        return DeliveryTask(original_task_id=task_id, task_id=task_id, task=task)
+
     def _submit(self, entry: OutboxEntry, deadline: Deadline) -> None:
-        """Hand the entry's task to Druid; "already exists" means an earlier try got through."""
+        for task in entry.tasks:
+            self._submit_task(task, deadline)
+
+    def _submit_task(self, task: DeliveryTask, deadline: Deadline) -> None:
+        """Hand the task to Druid; "already exists" means an earlier try got through."""
         started = time.monotonic()
-        outcome = self._druid.submit_task(entry.task, deadline)
+        outcome = self._druid.submit_task(task.task, deadline)
         self._metrics.add_metric(
             name="DruidLatency",
             unit=MetricUnit.Milliseconds,
@@ -306,16 +323,16 @@ class ShardConsumer:
             self._metrics.add_metric(name="DruidTasksPushed", unit=MetricUnit.Count, value=1)
             return
         self._metrics.add_metric(name="DruidDuplicatesSeen", unit=MetricUnit.Count, value=1)
-        status = self._druid.task_status(entry.task_id, deadline)
+        status = self._druid.task_status(task.task_id, deadline)
         if status is not None and status.state is TaskState.FAILED:
             logger.warning(
-                "Delivered task failed in Druid; the reconciler re-drives it",
-                extra={"task_id": entry.task_id, "druid_error": status.error},
+                "Delivered task failed in Druid; the reconciler settles it",
+                extra={"task_id": task.task_id, "druid_error": status.error},
             )
         else:
             logger.info(
                 "Task already in Druid",
-                extra={"task_id": entry.task_id, "state": status and status.state.value},
+                extra={"task_id": task.task_id, "state": status and status.state.value},
             )
 
     def _new_rollup(self) -> Rollup:
