@@ -17,6 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
+from typing import Any
+
+from riptide.kpl import KinesisRecord
+from tools.lambda_kit.kinesis import kinesis_event, shard_stream_records
+
+LambdaRecord = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -84,3 +90,9 @@ def print_timings(
 def describe_machine(*packages: str) -> str:
     versions = ", ".join(f"{name} {version(name)}" for name in packages)
     return f"Python {platform.python_version()} on {platform.machine()}; {versions}"
+
+
+def lambda_event_records(records: list[KinesisRecord]) -> list[LambdaRecord]:
+    """One shard's records, base64 and all, as in a Lambda Kinesis event."""
+    contents = [(record.partition_key, record.data) for record in records]
+    return kinesis_event(shard_stream_records(0, contents))["Records"]

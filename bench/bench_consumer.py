@@ -27,38 +27,19 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import msgspec
 from aws_kinesis_agg.deaggregator import deaggregate_records
 
-from bench._harness import describe_machine, print_timings, time_contenders
-from bench._lambda_events import LambdaRecord, lambda_event_records
+from bench._harness import (
+    LambdaRecord,
+    describe_machine,
+    lambda_event_records,
+    print_timings,
+    time_contenders,
+)
 from riptide.delivery.batch import KinesisBatch
 from riptide.kpl import Aggregator, SpreadKeys, deaggregate
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
-from tools.traffic import ShopperTraffic
-
-SEED = 20261127
-
-
-def producer_written(site: str, event: dict[str, Any]) -> dict[str, Any]:
-    """The event as our producer forwards it: site id, event time and receipt time added.
-
-    The client's own clock stands for the skew-corrected timestamp and sentAt for receivedAt,
-    so the few clocks that are hours off exercise the late/future policy as in production.
-    """
-    return {
-        **event,
-        "site": site,
-        "timestamp": event["originalTimestamp"],
-        "receivedAt": event["sentAt"],
-    }
-
-
-def event_corpus(count: int, events_per_second: float, seed: int = SEED) -> list[bytes]:
-    """`count` compact JSON events of seeded shopper traffic at the given rate."""
-    traffic = ShopperTraffic(seed, mean_gap_seconds=1 / events_per_second)
-    encode = msgspec.json.encode
-    return [encode(producer_written(e.site.name, e.event)) for e in traffic.take(count)]
+from tools.traffic import CORPUS_SEED, event_corpus
 
 
 def lambda_records(payloads: list[bytes]) -> list[LambdaRecord]:
@@ -180,7 +161,7 @@ def main() -> None:
     print(describe_machine("msgspec", "datasketches", "aws-kinesis-agg"))
     print(
         f"{len(payloads):,} events ({sum(map(len, payloads)) / len(payloads):.0f} B mean) in "
-        f"{len(records):,} KPL records, seed {SEED}, traffic at {args.rate:,.0f} events/s"
+        f"{len(records):,} KPL records, seed {CORPUS_SEED}, traffic at {args.rate:,.0f} events/s"
     )
     for (stage, contenders), given in zip(STAGES.items(), (records, payloads), strict=True):
         check_agreement(contenders, given)

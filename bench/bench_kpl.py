@@ -30,8 +30,13 @@ import aws_kinesis_agg.aggregator as agg_lib
 import msgspec
 from aws_kinesis_agg.deaggregator import deaggregate_records, iter_deaggregate_records
 
-from bench._harness import describe_machine, print_timings, time_contenders
-from bench._lambda_events import LambdaRecord, lambda_event_records
+from bench._harness import (
+    LambdaRecord,
+    describe_machine,
+    lambda_event_records,
+    print_timings,
+    time_contenders,
+)
 from riptide.delivery.batch import KinesisBatch
 from riptide.kpl import (
     DEFAULT_MAX_RECORD_BYTES,

@@ -207,7 +207,7 @@ def handler_import_ms(in_lambda: bool, runs: int) -> tuple[float, float]:
     With `in_lambda`, LAMBDA_TASK_ROOT is set as in Lambda, where the X-Ray SDK does not build
     the sampling client (a botocore client) that it builds anywhere else.
     """
-    environ = {**os.environ, "PYTHONPATH": str(ROOT / "lambdas"), "AWS_DEFAULT_REGION": "eu-west-1"}
+    environ = {**os.environ, "AWS_DEFAULT_REGION": "eu-west-1"}
     environ.pop("LAMBDA_TASK_ROOT", None)
     if in_lambda:
         environ |= {"LAMBDA_TASK_ROOT": str(ROOT / "lambdas"), "AWS_LAMBDA_FUNCTION_NAME": "bench"}

@@ -16,9 +16,8 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from infra.lambda_env import LAMBDAS_DIR
-
 ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = ROOT / "lambdas"
 REQUIREMENTS = ROOT / "requirements-lambda.txt"
 CODE_PACKAGES = ("producer", "consumer", "riptide")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")

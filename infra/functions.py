@@ -15,10 +15,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.lambda_env import env
 from infra.retention import log_retention
+from riptide.contract import METRICS_NAMESPACE, Env
 
-METRICS_NAMESPACE = "Riptide"
 VPC_ACCESS_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 
 
@@ -83,8 +82,8 @@ def riptide_function(
         log_group=log_group,
         environment={
             **options.environment,
-            env.POWERTOOLS_SERVICE_NAME: options.service,
-            env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            Env.POWERTOOLS_SERVICE_NAME: options.service,
+            Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         },
         vpc=placement.vpc if placement else None,
         vpc_subnets=placement.subnets if placement else None,

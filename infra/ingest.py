@@ -16,11 +16,11 @@ from aws_cdk.aws_apigateway import AccessLogFormat
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from infra.contract import PRODUCER, SEGMENT_PATHS
 from infra.environment import producer_environment
 from infra.functions import FunctionOptions, riptide_function
 from infra.retention import log_retention
 from infra.settings import Settings
+from riptide.contract import PRODUCER, SEGMENT_PATHS
 
 CORS_HEADERS = ("Content-Type", "Authorization", "Content-Encoding")
 ACCESS_LOG_FIELDS = {

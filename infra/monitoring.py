@@ -14,17 +14,26 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.contract import RECONCILER
-from infra.functions import METRICS_NAMESPACE
 from infra.settings import Settings
+from riptide.contract import METRICS_NAMESPACE, RECONCILER, MetricName
 
 ALARM_PERIOD = Duration.minutes(5)
 GRAPH_PERIOD = Duration.minutes(1)
 DEAD_LETTER_ALARM_THRESHOLD = 1
 """Any dead letter means a batch was given up on: always worth a look."""
 
-PRODUCER_METRICS = ("EventsAccepted", "EventsRejected", "KinesisRecords", "PutPayloadUnits")
-ROLLUP_METRICS = ("RollupRows", "DruidTasksPushed", "EventsQuarantined", "OutboxPending")
+PRODUCER_METRICS = (
+    MetricName.EVENTS_ACCEPTED,
+    MetricName.EVENTS_REJECTED,
+    MetricName.KINESIS_RECORDS,
+    MetricName.PUT_PAYLOAD_UNITS,
+)
+ROLLUP_METRICS = (
+    MetricName.ROLLUP_ROWS,
+    MetricName.DRUID_TASKS_PUSHED,
+    MetricName.EVENTS_QUARANTINED,
+    MetricName.OUTBOX_PENDING,
+)
 
 
 class Monitoring(Construct):
@@ -67,7 +76,7 @@ class Monitoring(Construct):
             "A Druid task has waited longer than outboxAgeAlarmSeconds to reach SUCCESS",
             cloudwatch.Metric(
                 namespace=METRICS_NAMESPACE,
-                metric_name="OutboxOldestAgeSeconds",
+                metric_name=MetricName.OUTBOX_OLDEST_AGE_SECONDS,
                 dimensions_map={"service": RECONCILER.service},
                 statistic="Maximum",
                 period=ALARM_PERIOD,

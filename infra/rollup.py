@@ -14,17 +14,15 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.buckets import private_bucket
-from infra.contract import CONSUMER, RECONCILER
 from infra.environment import rollup_environment
 from infra.functions import FunctionOptions, VpcPlacement, riptide_function
 from infra.settings import Settings
+from riptide.contract import CONSUMER, OUTBOX_DONE_PREFIX, RECONCILER
 
-OUTBOX_DELIVERED_PREFIX = "done/"
-"""Where the consumer's outbox keeps markers of delivered tasks; pending tasks never expire."""
 DLQ_RETENTION = Duration.days(14)
 
 
-class Rollup(Construct):
+class RollupPipeline(Construct):
     """Reads the stream, rolls events up per minute and pushes them to Druid exactly once."""
 
     def __init__(
@@ -53,7 +51,7 @@ class Rollup(Construct):
             "Outbox",
             expiry_days=settings.outbox_expiry_days,
             access_logs=self.access_logs,
-            expiring_prefix=OUTBOX_DELIVERED_PREFIX,
+            expiring_prefix=OUTBOX_DONE_PREFIX,
         )
         self.druid_credentials = secretsmanager.Secret(
             self,

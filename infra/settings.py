@@ -2,7 +2,9 @@
 
 Each setting is declared once, with its context key, default, allowed values and a one-line
 description, so that synth-time validation and the README settings table come from the same
-place. Values arrive as JSON types from cdk.json and as strings from `cdk -c key=value`.
+place. Values arrive as JSON types from cdk.json and as strings from `cdk -c key=value`. Defaults
+the functions share (limits, IP truncation, tolerances) come from riptide.defaults, so a function
+that lacks a variable behaves as the stack would have configured it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
+
+from riptide import defaults
+from riptide.config import ConfigurationError
 
 REQUIRED = object()
 """Marks a setting that has no default and must be given."""
@@ -26,10 +31,6 @@ LAMBDA_MAX_TIMEOUT_SECONDS = 900
 
 Check = Callable[[Any], str | None]
 """Returns why a parsed value is invalid (completing "<key> must ..."), or None when valid."""
-
-
-class SettingsError(ValueError):
-    """One or more settings are invalid; the message lists each, naming the setting."""
 
 
 @dataclass(frozen=True)
@@ -149,27 +150,29 @@ class Settings:
         minimum=1, maximum=API_GATEWAY_INTEGRATION_TIMEOUT_SECONDS - 1,
     )  # fmt: skip
     max_batch_bytes: int = setting(
-        "maxBatchBytes", 512_000, "Largest request body accepted (bytes, after decompression).",
+        "maxBatchBytes", defaults.MAX_BATCH_BYTES,
+        "Largest request body accepted (bytes, after decompression).",
         minimum=1024, maximum=16 * 1024 * 1024,
     )  # fmt: skip
     max_batch_events: int = setting(
-        "maxBatchEvents", 2500, "Most events accepted in one request.",
+        "maxBatchEvents", defaults.MAX_BATCH_EVENTS, "Most events accepted in one request.",
         minimum=1, maximum=100_000,
     )  # fmt: skip
     max_event_bytes: int = setting(
-        "maxEventBytes", 32_768, "Largest single event accepted (bytes).",
+        "maxEventBytes", defaults.MAX_EVENT_BYTES, "Largest single event accepted (bytes).",
         minimum=256, maximum=1_000_000,
     )  # fmt: skip
     truncate_ip: bool = setting(
-        "truncateIp", True, "Zero the host part of client IPs before events are stored.",
+        "truncateIp", defaults.TRUNCATE_IP,
+        "Zero the host part of client IPs before events are stored.",
     )  # fmt: skip
     partition_strategy: str = setting(
-        "partitionStrategy", "spread",
+        "partitionStrategy", defaults.PARTITION_STRATEGY,
         "`spread`: records spread evenly over the shards; `user`: one user's events stay in order.",
         choices=("spread", "user"),
     )  # fmt: skip
     partition_buckets: int = setting(
-        "partitionBuckets", 64,
+        "partitionBuckets", defaults.PARTITION_BUCKETS,
         "With partitionStrategy=user: buckets users hash into, one shard each; records fill per "
         "bucket, so keep it near shardCount.",
         minimum=1, maximum=65_536,
@@ -196,7 +199,8 @@ class Settings:
         check=_http_url, allowed="http(s) URL",
     )  # fmt: skip
     druid_datasource: str = setting(
-        "druidDatasource", "events_1m", "Druid datasource the rollups are appended to.",
+        "druidDatasource", defaults.DRUID_DATASOURCE,
+        "Druid datasource the rollups are appended to.",
         check=_matches(r"[A-Za-z0-9_.\-]{1,255}", "letters, digits, '_', '.' or '-'"),
     )  # fmt: skip
     rollup_dimensions: str = setting(
@@ -210,13 +214,13 @@ class Settings:
         check=_optional(_json_of(dict, "an object")), allowed="JSON object or empty",
     )  # fmt: skip
     late_tolerance_seconds: int = setting(
-        "lateToleranceSeconds", 604_800,
+        "lateToleranceSeconds", defaults.LATE_TOLERANCE_SECONDS,
         "How old an event's timestamp may be and still be rolled up.",
         minimum=0, maximum=7 * 86400,
     )  # fmt: skip
     future_tolerance_seconds: int = setting(
-        "futureToleranceSeconds", 300, "How far in the future an event's timestamp may be.",
-        minimum=0, maximum=86400,
+        "futureToleranceSeconds", defaults.FUTURE_TOLERANCE_SECONDS,
+        "How far in the future an event's timestamp may be.", minimum=0, maximum=86400,
     )  # fmt: skip
     consumer_memory_mb: int = setting(
         "consumerMemoryMb", 1024, "Consumer Lambda memory (MB).", minimum=128, maximum=10240,
@@ -331,7 +335,7 @@ class Settings:
 
     @classmethod
     def from_context(cls, context: Mapping[str, Any] | Callable[[str], Any]) -> Settings:
-        """Parses and validates every setting; raises SettingsError listing all problems.
+        """Parses and validates every setting; raises ConfigurationError listing all problems.
 
         `context` is a mapping or a lookup such as `app.node.try_get_context`.
         """
@@ -353,10 +357,10 @@ class Settings:
                 problems.append(f"{spec.key} must {problem}")
             values[name] = value
         if problems:
-            raise SettingsError(_listing(problems))
+            raise ConfigurationError(_listing(problems))
         settings = cls(**values)
         if problems := settings.relation_problems():
-            raise SettingsError(_listing(problems))
+            raise ConfigurationError(_listing(problems))
         return settings
 
     def relation_problems(self) -> list[str]:

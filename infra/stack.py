@@ -10,7 +10,7 @@ from infra.bundling import lambda_code
 from infra.functions import VpcPlacement
 from infra.ingest import IngestApi
 from infra.monitoring import Monitoring
-from infra.rollup import Rollup
+from infra.rollup import RollupPipeline
 from infra.settings import Settings
 from infra.stream import event_stream
 
@@ -27,7 +27,7 @@ class RiptideStack(Stack):
         code = lambda_code()
         self.stream = event_stream(self, "Events", settings)
         self.ingest = IngestApi(self, "Ingest", settings=settings, code=code, stream=self.stream)
-        self.rollup = Rollup(
+        self.rollup = RollupPipeline(
             self,
             "Rollup",
             settings=settings,

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.settings import SettingsError
+from riptide.config import ConfigurationError
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
@@ -58,7 +58,7 @@ def demo(args: argparse.Namespace) -> int:
     out = sys.stdout
     try:
         figures = run_pipeline(options, out)
-    except (DruidUnreachableError, SettingsError) as error:
+    except (DruidUnreachableError, ConfigurationError) as error:
         print(f"riptide demo: {error}", file=sys.stderr)
         return EXIT_SETUP
     write_json(figures, Path(figures.run_dir) / "report.json")

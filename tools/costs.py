@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from riptide.contract import PUT_PAYLOAD_UNIT_BYTES
+
 PRICES_CHECKED_ON = "2026-11-27"
 """us-east-1 list prices, as of this date."""
 API_FIRST_TIER_REQUESTS = 300_000_000
@@ -25,7 +27,6 @@ KINESIS_PER_MILLION_PUT_UNITS = 0.014
 
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
-PUT_PAYLOAD_UNIT_BYTES = 25_000
 SHARD_BYTES_PER_SECOND = 1024 * 1024
 SHARD_RECORDS_PER_SECOND = 1000
 

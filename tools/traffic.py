@@ -22,10 +22,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
 
 Event = dict[str, object]
 Clock = Callable[[], datetime]
 
+CORPUS_SEED = 20261127
+"""The seed of the corpus benchmarks and tests share."""
 SIMULATION_START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 """Where the simulated clock starts, so that a seed also pins every timestamp."""
 
@@ -336,3 +341,24 @@ def bad_event(good: Event, kind: str) -> object:
         case _:
             raise ValueError(f"unknown bad event kind {kind!r}; choose from {BAD_EVENT_KINDS}")
     return broken
+
+
+def producer_written(site: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The event as our producer forwards it: site id, event time and receipt time added.
+
+    The client's own clock stands for the skew-corrected timestamp and sentAt for receivedAt,
+    so the few clocks that are hours off exercise the late/future policy as in production.
+    """
+    return {
+        **event,
+        "site": site,
+        "timestamp": event["originalTimestamp"],
+        "receivedAt": event["sentAt"],
+    }
+
+
+def event_corpus(count: int, events_per_second: float, seed: int = CORPUS_SEED) -> list[bytes]:
+    """`count` compact JSON events of seeded shopper traffic at the given rate."""
+    traffic = ShopperTraffic(seed, mean_gap_seconds=1 / events_per_second)
+    encode = msgspec.json.encode
+    return [encode(producer_written(e.site.name, e.event)) for e in traffic.take(count)]

@@ -12,33 +12,22 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from riptide.delivery import KinesisBatch, Outbox, ShardConsumer
-from riptide.delivery.runtime import DeliverySettings, aws_client, druid_client
-from riptide.quarantine import Quarantine
+from riptide.contract import METRICS_NAMESPACE
+from riptide.delivery import KinesisBatch, ShardConsumer
+from riptide.delivery.composition import compose_shard_consumer
 from riptide.retry import Deadline
-from riptide.rollup import RollupSchema, TimePolicy
 
 DEADLINE_MARGIN_SECONDS = 3.0
 """Time kept back from Druid retries to store state and answer Lambda before the timeout."""
 
 logger = Logger()
-metrics = Metrics(namespace="Riptide")
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 tracer = Tracer()
 
 
 @functools.cache
 def shard_consumer() -> ShardConsumer:
-    settings = DeliverySettings.from_env()
-    s3 = aws_client("s3")
-    return ShardConsumer(
-        datasource=settings.datasource,
-        schema=RollupSchema.from_settings(settings.dimensions_json, settings.metrics_json),
-        policy=TimePolicy.from_env(),
-        druid=druid_client(settings),
-        outbox=Outbox(s3, settings.outbox_bucket, settings.datasource),
-        quarantine=Quarantine(s3, settings.required_quarantine_bucket()),
-        metrics=metrics,
-    )
+    return compose_shard_consumer(metrics)
 
 
 @logger.inject_lambda_context

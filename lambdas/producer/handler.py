@@ -1,7 +1,9 @@
 """Producer Lambda: the Segment HTTP Tracking API in front of a Kinesis stream.
 
 POST /v1/batch and the single calls /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group and
-/v1/alias, as Segment and RudderStack SDKs send them. The work happens in riptide.ingest.
+/v1/alias, as Segment and RudderStack SDKs send them. This module is the Lambda edge only: it
+turns API Gateway's payload 2.0 event into an IngestRequest and the core's Answer into a
+response; the work happens in riptide.ingest.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from riptide.ingest import BATCH, IngestError, Ingestor, IngestRequest, ingestor_from_env
-from riptide.ingest.answers import error_answer
-from riptide.ingest.telemetry import NAMESPACE
+from riptide.contract import METRICS_NAMESPACE
+from riptide.ingest import BATCH, IngestRequest, IngestService
+from riptide.ingest.answers import Answer
 from riptide.ingest.validation import EVENT_TYPES
 
 logger = Logger()
-metrics = Metrics(namespace=NAMESPACE)
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 tracer = Tracer(auto_patch=False)
 app = APIGatewayHttpResolver(
     cors=CORSConfig(
@@ -33,15 +35,28 @@ app = APIGatewayHttpResolver(
 
 
 @cache
-def ingestor() -> Ingestor:
+def service() -> IngestService:
     """Built on the first request, so settings and clients are not touched at import."""
-    return ingestor_from_env(metrics, logger, tracer)
+    return IngestService.from_env(metrics, logger, tracer)
 
 
 def take(endpoint: str) -> Response:
-    request = IngestRequest.from_event(app.current_event, endpoint)
+    event = app.current_event
+    headers = event.headers
+    request = IngestRequest(
+        endpoint=endpoint,
+        body=event.body,
+        is_base64_encoded=bool(event.is_base64_encoded),
+        content_encoding=headers.get("content-encoding"),
+        authorization=headers.get("authorization"),
+        source_ip=event.request_context.http.source_ip or None,
+    )
     remaining_seconds = app.lambda_context.get_remaining_time_in_millis() / 1000
-    return ingestor().handle(request, remaining_seconds)
+    return lambda_response(service().handle(request, remaining_seconds))
+
+
+def lambda_response(answer: Answer) -> Response:
+    return Response(answer.status, answer.content_type, answer.body, answer.headers)
 
 
 @app.post("/v1/batch")
@@ -55,11 +70,6 @@ def single_call(call: str) -> Response:
         calls = ", ".join(f"/v1/{name}" for name in (BATCH, *EVENT_TYPES))
         raise NotFoundError(f"no such call /v1/{call}; the calls are {calls}")
     return take(call)
-
-
-@app.exception_handler(IngestError)
-def ingest_error(error: IngestError) -> Response:
-    return error_answer(error)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -14,13 +14,16 @@ from aws_cdk.assertions import Template
 from infra.nag import check_with_nag
 from infra.settings import Settings
 from infra.stack import RiptideStack
+from riptide.contract import CONSUMER as CONSUMER_ENTRY
+from riptide.contract import PRODUCER as PRODUCER_ENTRY
+from riptide.contract import RECONCILER as RECONCILER_ENTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK_JSON_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 DRUID_URL = "https://druid.internal.example:8888"
-PRODUCER = "producer.handler.handler"
-CONSUMER = "consumer.handler.handler"
-RECONCILER = "consumer.reconciler.handler"
+PRODUCER = PRODUCER_ENTRY.handler
+CONSUMER = CONSUMER_ENTRY.handler
+RECONCILER = RECONCILER_ENTRY.handler
 
 CUSTOM_SETTINGS = {
     # Strings, as `cdk -c key=value` passes them.

@@ -6,7 +6,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from infra.contract import SEGMENT_PATHS
+from riptide.contract import SEGMENT_PATHS
 from tests.infra.synthesis import PRODUCER, Synthesis
 
 

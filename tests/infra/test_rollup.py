@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from riptide.delivery import outbox
+from riptide.contract import OUTBOX_DONE_PREFIX
 from tests.infra.synthesis import CONSUMER, DRUID_URL, RECONCILER, Synthesis
 
 
@@ -74,7 +74,7 @@ def _bucket(synthesis: Synthesis, environment_variable: str) -> tuple[str, dict[
     ("environment_variable", "expiry_setting", "expiring_prefix"),
     [
         ("QUARANTINE_BUCKET", "quarantine_expiry_days", None),
-        ("OUTBOX_BUCKET", "outbox_expiry_days", f"{outbox.DONE}/"),
+        ("OUTBOX_BUCKET", "outbox_expiry_days", OUTBOX_DONE_PREFIX),
     ],
 )
 def test_buckets_are_private_encrypted_and_expiring(

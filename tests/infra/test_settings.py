@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from infra.retention import log_retention
-from infra.settings import LOG_RETENTION_DAYS, Settings, SettingsError, settings_table
+from infra.settings import LOG_RETENTION_DAYS, Settings, settings_table
+from riptide.config import ConfigurationError
 from tests.infra.synthesis import CDK_JSON_CONTEXT, DRUID_URL, ROOT
 
 VALID = {"druidUrl": DRUID_URL}
@@ -93,13 +94,13 @@ def test_command_line_strings_are_parsed() -> None:
     ],
 )
 def test_invalid_setting_is_named_in_the_error(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(SettingsError) as raised:
+    with pytest.raises(ConfigurationError) as raised:
         settings(**overrides)
     assert message in str(raised.value)
 
 
 def test_every_invalid_setting_is_reported_at_once() -> None:
-    with pytest.raises(SettingsError) as raised:
+    with pytest.raises(ConfigurationError) as raised:
         settings(shardCount="0", batchSize="20000", streamMode="x")
     lines = str(raised.value).splitlines()[1:]
     assert [line.split()[1] for line in lines] == ["streamMode", "shardCount", "batchSize"]

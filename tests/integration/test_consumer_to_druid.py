@@ -20,7 +20,7 @@ from moto import mock_aws
 
 import consumer.handler
 import consumer.reconciler
-from riptide import env
+from riptide.contract import Env
 from riptide.delivery import Outbox
 from riptide.druid import (
     DruidAuth,
@@ -31,15 +31,10 @@ from riptide.druid import (
     build_index_task,
 )
 from riptide.retry import Deadline
-from tests.consumer.kinesis_events import (
-    LambdaContext,
-    StreamRecord,
-    kinesis_event,
-    segment_event,
-    shard_records,
-)
+from tests.delivery.kinesis_events import CONSUMER, RECONCILER, segment_event, shard_records
 from tests.fake_aws import REGION, use_fake_aws_credentials
 from tests.integration.conftest import Answer, DruidHttp, DruidSettings, wait_for
+from tools.lambda_kit.kinesis import StreamRecord, kinesis_event
 
 pytestmark = pytest.mark.druid
 
@@ -192,18 +187,18 @@ def outbox(monkeypatch: pytest.MonkeyPatch, druid_settings: DruidSettings) -> It
             ),
         )
         for name, value in {
-            env.DRUID_URL: druid_settings.url,
-            env.DRUID_DATASOURCE: druid_settings.datasource,
-            env.DRUID_SECRET_ARN: secret["ARN"],
-            env.OUTBOX_BUCKET: OUTBOX_BUCKET,
-            env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
+            Env.DRUID_URL: druid_settings.url,
+            Env.DRUID_DATASOURCE: druid_settings.datasource,
+            Env.DRUID_SECRET_ARN: secret["ARN"],
+            Env.OUTBOX_BUCKET: OUTBOX_BUCKET,
+            Env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
         }.items():
             monkeypatch.setenv(name, value)
         consumer.handler.shard_consumer.cache_clear()
-        consumer.reconciler.outbox_and_druid.cache_clear()
+        consumer.reconciler.reconciliation.cache_clear()
         yield Outbox(s3, OUTBOX_BUCKET, druid_settings.datasource)
     consumer.handler.shard_consumer.cache_clear()
-    consumer.reconciler.outbox_and_druid.cache_clear()
+    consumer.reconciler.reconciliation.cache_clear()
 
 
 def test_pushed_rollups_are_exactly_what_sql_returns(
@@ -212,7 +207,7 @@ def test_pushed_rollups_are_exactly_what_sql_returns(
     shop = busy_shop(f"shop-{run_id}")
     records = shop.records(unique_shard_index(run_id))
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     rows = wait_until_queryable(pipeline_http, druid_settings, shop, run_id)
@@ -231,11 +226,11 @@ def test_reconciler_sees_the_tasks_succeed_and_clears_the_outbox(
     shop = Shop(f"shop-{run_id}", seed=1)
     shop.visit(0, "Order Completed", range(20), revenue=2.5)
     event = kinesis_event(shop.records(unique_shard_index(run_id)))
-    assert consumer.handler.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert consumer.handler.handler(event, CONSUMER.frozen_context()) == {"batchItemFailures": []}
     assert len(list(outbox.pending())) == 1
     pipeline_http.wait_for_tasks(druid_settings.datasource, run_id_shard(run_id))
 
-    summary = consumer.reconciler.handler({}, LambdaContext())
+    summary = consumer.reconciler.handler({}, RECONCILER.frozen_context())
 
     assert summary["still_pending"] == 0
     assert list(outbox.pending()) == []
@@ -248,8 +243,8 @@ def test_batch_delivered_twice_is_counted_once(
     shop.visit(0, "Order Completed", range(200), revenue=3.25)
     event = kinesis_event(shop.records(unique_shard_index(run_id)))
 
-    first = consumer.handler.handler(event, LambdaContext())
-    again = consumer.handler.handler(event, LambdaContext())
+    first = consumer.handler.handler(event, CONSUMER.frozen_context())
+    again = consumer.handler.handler(event, CONSUMER.frozen_context())
 
     assert first == again == {"batchItemFailures": []}
     rows = wait_until_queryable(pipeline_http, druid_settings, shop, run_id)
@@ -382,7 +377,7 @@ def test_a_late_event_into_a_compacted_day_lands_and_never_holds_on_time_events_
         unique_shard_index(run_id) + 1,
         [[late_shop_event(site, f"e{i}", then, then) for i in range(5)]],
     )
-    assert consumer.handler.handler(kinesis_event(earlier), LambdaContext()) == {
+    assert consumer.handler.handler(kinesis_event(earlier), CONSUMER.frozen_context()) == {
         "batchItemFailures": []
     }
     states = pipeline_http.wait_for_tasks(druid_settings.datasource, earlier[0].shard_id)
@@ -392,7 +387,7 @@ def test_a_late_event_into_a_compacted_day_lands_and_never_holds_on_time_events_
     late = late_shop_event(site, "late", late_day + timedelta(hours=10, minutes=30), today)
     records = shard_records(unique_shard_index(run_id), [[*on_time[:50], late, *on_time[50:]]])
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     states = pipeline_http.wait_for_tasks(druid_settings.datasource, run_id_shard(run_id))
@@ -403,7 +398,7 @@ def test_a_late_event_into_a_compacted_day_lands_and_never_holds_on_time_events_
         lambda found: found == expected,
         f"the on-time and the late events of {site}",
     )
-    consumer.reconciler.handler({}, LambdaContext())
+    consumer.reconciler.handler({}, RECONCILER.frozen_context())
     assert list(outbox.pending()) == []
 
 
@@ -422,7 +417,7 @@ def test_what_a_task_published_is_known_to_the_pipeline_user(
     day = LATE_TEST_FIRST_DAY + timedelta(days=700 + int(run_id, 16) % 700)
     then = day + timedelta(hours=10)
     records = shard_records(unique_shard_index(run_id), [[late_shop_event(site, "u", then, then)]])
-    assert consumer.handler.handler(kinesis_event(records), LambdaContext()) == {
+    assert consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context()) == {
         "batchItemFailures": []
     }
     ((delivered, state),) = pipeline_http.wait_for_tasks(

@@ -2,7 +2,7 @@
 
 import itertools
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from riptide.kpl import (
@@ -40,11 +40,22 @@ def test_no_records_no_calls():
     assert list(put_records_batches([])) == []
 
 
+LARGEST_DATA = 3_000
+LONGEST_KEY = 5
+LARGEST_RECORD_BYTES = LARGEST_DATA + 4 * LONGEST_KEY
+"""Billed bytes of the largest record drawn: a character of a key is up to 4 UTF-8 bytes."""
+
+
 @given(
-    st.lists(st.tuples(st.integers(0, 3_000), st.text(min_size=1, max_size=5)), max_size=200),
+    st.lists(
+        st.tuples(st.integers(0, LARGEST_DATA), st.text(min_size=1, max_size=LONGEST_KEY)),
+        max_size=200,
+    ),
     st.integers(1, 20),
-    st.integers(3_010, 12_000),
+    st.integers(LARGEST_RECORD_BYTES, 12_000),
 )
+@example([(LARGEST_DATA - 1, "\u0800" * 4)], 1, LARGEST_RECORD_BYTES)  # a 12-byte, 4-character key
+@example([(LARGEST_DATA, "\U0001f600" * LONGEST_KEY)] * 2, 2, LARGEST_RECORD_BYTES)
 def test_batches_keep_order_and_respect_both_limits(shapes, max_records, max_bytes):
     records = [record(size, key) for size, key in shapes]
 

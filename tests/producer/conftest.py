@@ -18,14 +18,15 @@ import pytest
 from moto import mock_aws
 
 from producer import handler
-from riptide.ingest import Ingestor, IngestSettings
+from riptide.ingest import Ingestor, IngestService, IngestSettings
 from riptide.ingest.publisher import KinesisPublisher
 from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.write_keys import WriteKeyRegistry
 from tests.fake_aws import use_fake_aws_credentials
 from tests.producer.fault_injecting_kinesis import Fault, FaultInjectingKinesis
-from tests.producer.http_events import SITE, WRITE_KEY, LambdaContext, http_event
+from tests.producer.http_events import PRODUCER, SITE, WRITE_KEY, http_event
 from tests.producer.kinesis_reader import read_events
+from tools.lambda_kit.context import LambdaContext
 
 STREAM = "riptide-events"
 SECRET = "riptide/write-keys"
@@ -57,7 +58,8 @@ class Answer:
 class Producer:
     kinesis: FaultInjectingKinesis
     stream_name: str
-    context: LambdaContext = field(default_factory=LambdaContext)
+    ingestor: Ingestor
+    context: LambdaContext = field(default_factory=PRODUCER.frozen_context)
 
     def send(self, event: dict[str, Any]) -> Answer:
         """One payload 2.0 event through the Lambda handler."""
@@ -126,12 +128,12 @@ def make_producer(
             WriteKeyRegistry(SECRET, lambda: secrets, max_age_seconds=300),
             KinesisPublisher(stream_name, lambda: faulty, sleep=clock.sleep),
             IngestTelemetry(handler.metrics),
-            handler.logger,
             clock=lambda: RECEIVED_AT,
             monotonic=clock,
         )
-        monkeypatch.setattr(handler, "ingestor", lambda: ingestor)
-        return Producer(faulty, stream_name, LambdaContext(remaining_millis=remaining_millis))
+        service = IngestService(lambda: ingestor, IngestTelemetry(handler.metrics), handler.logger)
+        monkeypatch.setattr(handler, "service", lambda: service)
+        return Producer(faulty, stream_name, ingestor, PRODUCER.frozen_context(remaining_millis))
 
     return make
 

@@ -1,17 +1,23 @@
-"""Real-shaped API Gateway HTTP API (payload format 2.0) events for the producer, and a Lambda
-context, built the way API Gateway builds them for a POST to the Tracking API."""
+"""Requests to the Tracking API as the producer receives them (API Gateway payload 2.0 events,
+built by tools/lambda_kit), and the producer function the contexts belong to."""
 
 from __future__ import annotations
 
 import base64
 import gzip
 import json
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from tools.lambda_kit.context import FunctionSpec
+from tools.lambda_kit.http_api import payload_v2_event
 
 SOURCE_IP = "203.0.113.77"
 WRITE_KEY = "wk_test_7c1e"
 SITE = "site-test"
+DOMAIN = "api.example.com"
+REQUEST_TIME = datetime(2026, 11, 27, 16, 35, 46, tzinfo=UTC)
+PRODUCER = FunctionSpec("riptide-producer", timeout_seconds=10, memory_mb=512)
 
 
 def basic_auth(write_key: str) -> str:
@@ -41,64 +47,26 @@ def http_event(
         data = gzip.compress(data)
         all_headers["content-encoding"] = "gzip"
     all_headers.update({name.lower(): value for name, value in (headers or {}).items()})
-    return payload_v2(method, path, all_headers, data, source_ip)
+    return api_request(method, path, all_headers, data, source_ip)
 
 
-def payload_v2(
+def api_request(
     method: str, path: str, headers: dict[str, str], data: bytes, source_ip: str = SOURCE_IP
 ) -> dict[str, Any]:
-    """The event API Gateway hands the Lambda for one HTTP request."""
-    try:
-        binary = "content-encoding" in headers
-        body, encoded = (data.decode(), False) if not binary else (None, True)
-    except UnicodeDecodeError:
-        body, encoded = None, True
-    if encoded:
-        body = base64.b64encode(data).decode()
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {**headers, "content-length": str(len(data)), "host": "api.example.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "a1b2c3d4e5",
-            "domainName": "api.example.com",
-            "domainPrefix": "api",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": headers.get("user-agent", ""),
-            },
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "27/Nov/2026:16:35:46 +0000",
-            "timeEpoch": 1_795_797_346_000,
-        },
-        "body": body,
-        "isBase64Encoded": encoded,
-    }
-
-
-@dataclass
-class LambdaContext:
-    """The context object Lambda passes, with a fixed time left."""
-
-    remaining_millis: int = 10_000
-    function_name: str = "riptide-producer"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:riptide-producer"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "5b0a1c3e-8f9d-4e2a-9c71-0d6e4f8a2b13"
-    log_group_name: str = "/aws/lambda/riptide-producer"
-    log_stream_name: str = "2026/11/27/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_millis
+    """The event API Gateway hands the producer for one HTTP request to api.example.com."""
+    return payload_v2_event(
+        method=method,
+        raw_path=path,
+        headers={
+            **{name.lower(): value for name, value in headers.items()},
+            "content-length": str(len(data)),
+            "host": DOMAIN,
+        }.items(),
+        body=data,
+        source_ip=source_ip,
+        domain_name=DOMAIN,
+        received_at=REQUEST_TIME,
+    )
 
 
 def track(index: int = 0, **fields: Any) -> dict[str, Any]:

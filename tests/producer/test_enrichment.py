@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.producer.conftest import Producer
-from tests.producer.http_events import SITE, SOURCE_IP
+from tests.producer.http_events import SITE
 
 RECEIVED = "2026-11-27T16:35:46.123Z"
 
@@ -73,11 +73,14 @@ def test_batch_context_is_merged_under_the_event_context(producer: Producer):
         "locale": "de-DE",
         "app": {"v": "1"},
         "page": {"path": "/"},
-        "ip": SOURCE_IP,
+        "ip": "203.0.113.0",  # SOURCE_IP, truncated by default
     }
 
 
-def test_a_client_ip_is_kept_and_the_site_always_comes_from_the_write_key(producer: Producer):
+def test_with_truncation_off_a_client_ip_is_kept_and_the_site_comes_from_the_write_key(
+    make_producer,
+):
+    producer: Producer = make_producer(truncate_ip=False)
     stored = stored_after(producer, {"context": {"ip": "198.51.100.4"}, "site": "forged"})
 
     assert (stored["context"]["ip"], stored["site"]) == ("198.51.100.4", SITE)

@@ -11,7 +11,7 @@ import pytest
 from segment.analytics.client import Client
 
 from tests.producer.conftest import RECEIVED_AT, Producer
-from tests.producer.http_events import SITE, WRITE_KEY, payload_v2
+from tests.producer.http_events import SITE, WRITE_KEY, api_request
 from tests.producer.recording_server import CapturedRequest, recording_server
 
 CLIENT_TIME = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
@@ -54,7 +54,7 @@ def test_every_event_the_sdk_sends_is_stored_once(
     assert len(captured) >= 2
     assert all(("content-encoding" in request.headers) == gzip for request in captured)
 
-    answers = [producer.send(payload_v2(r.method, r.path, r.headers, r.body)) for r in captured]
+    answers = [producer.send(api_request(r.method, r.path, r.headers, r.body)) for r in captured]
 
     assert [answer.status for answer in answers] == [200] * len(captured)
     assert sum(answer.body["accepted"] for answer in answers) == 35

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from producer import handler
 from riptide.ingest import UnauthorizedError, WriteKeysUnavailableError
 from riptide.ingest.write_keys import RELOAD_RETRY_SECONDS, WriteKeyRegistry
 from tests.producer.conftest import ManualClock
@@ -100,7 +99,7 @@ def test_a_malformed_secret_is_unavailable_not_a_crash(secrets: Any, secret: str
 
 def test_unavailable_write_keys_are_answered_503_with_retry_after(make_producer, monkeypatch):
     producer = make_producer()
-    registry = handler.ingestor()._write_keys
+    registry = producer.ingestor._write_keys
     monkeypatch.setattr(registry, "_secret_id", "no-such-secret")
 
     answer = producer.post("/v1/batch", {"batch": [{"type": "page", "userId": "u"}]})

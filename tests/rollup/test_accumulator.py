@@ -6,7 +6,7 @@ import msgspec
 import pytest
 from datasketches import hll_sketch
 
-from riptide.rollup import InvalidEventError, LateEventError, RollupSchema
+from riptide.rollup import LateEventError, RollupSchema, UnrollableEventError
 from tests.rollup.factories import RECEIVED, encoded, event, new_rollup, rollup_of
 
 MINUTE = "2026-11-27T16:35:00Z"
@@ -161,11 +161,11 @@ def test_intervals_join_contiguous_minutes():
 def test_invalid_events_are_rejected_with_the_field_and_reason(payload, reason):
     rollup = rollup_of([event()])
 
-    with pytest.raises(InvalidEventError) as raised:
+    with pytest.raises(UnrollableEventError) as raised:
         rollup.add(payload)
 
     assert raised.value.reason.startswith(reason)
-    assert type(raised.value) is InvalidEventError
+    assert type(raised.value) is UnrollableEventError
     assert rollup.event_count == 1
     assert len(rollup) == 1
     assert rollup.counters["invalid"] == 1

@@ -2,8 +2,8 @@
 
 import json
 
-from bench.bench_consumer import event_corpus
 from tests.rollup.factories import new_rollup
+from tools.traffic import event_corpus
 
 STATE_CAP = 1024 * 1024
 

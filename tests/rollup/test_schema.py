@@ -73,16 +73,6 @@ def test_a_dimension_and_a_metric_are_added_without_code():
     ]
 
 
-def test_settings_come_from_the_environment():
-    environ = {"ROLLUP_DIMENSIONS": '{"site": "site"}', "ROLLUP_METRICS": ""}
-
-    schema = RollupSchema.from_env(environ)
-
-    assert schema.druid_dimensions() == ["site"]
-    assert schema.metrics == RollupSchema.from_settings(None, None).metrics
-    assert RollupSchema.from_env({}) == RollupSchema.from_settings(None, None)
-
-
 COUNT = {"events": {"type": "count"}}
 
 

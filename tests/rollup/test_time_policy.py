@@ -47,23 +47,3 @@ def test_clamped_events_land_in_the_minute_they_were_received():
 
     assert rollup.rows()[0]["ts"] == "2026-11-27T16:35:00Z"
     assert rollup.counters["future_clamped"] == 1
-
-
-def test_tolerances_come_from_the_environment():
-    environ = {"LATE_TOLERANCE_SECONDS": "3600", "FUTURE_TOLERANCE_SECONDS": " 60 "}
-
-    assert TimePolicy.from_env(environ) == TimePolicy(3600, 60)
-    assert TimePolicy.from_env({}) == TimePolicy(7 * 86400, 300)
-    assert TimePolicy.from_env({"LATE_TOLERANCE_SECONDS": ""}) == TimePolicy()
-
-
-@pytest.mark.parametrize(
-    ("environ", "message"),
-    [
-        ({"LATE_TOLERANCE_SECONDS": "7d"}, "LATE_TOLERANCE_SECONDS: expected a whole number"),
-        ({"FUTURE_TOLERANCE_SECONDS": "-1"}, "future_tolerance_seconds: expected a whole number"),
-    ],
-)
-def test_bad_tolerances_are_named(environ, message):
-    with pytest.raises(ValueError, match=message):
-        TimePolicy.from_env(environ)

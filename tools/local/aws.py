@@ -18,7 +18,7 @@ import boto3
 from moto.kinesis.models import Shard
 from moto.server import ThreadedMotoServer
 
-from riptide import env
+from riptide.contract import METRICS_NAMESPACE, Env
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -28,7 +28,6 @@ DRUID_SECRET = "riptide/druid-credentials"
 QUARANTINE_BUCKET = "riptide-quarantine"
 OUTBOX_BUCKET = "riptide-outbox"
 DEAD_LETTER_QUEUE = "riptide-dead-letters"
-METRICS_NAMESPACE = "Riptide"
 
 
 _SHARD_LOCK = threading.Lock()
@@ -90,7 +89,6 @@ class LocalResources:
 
     stream_name: str
     stream_arn: str
-    shard_ids: tuple[str, ...]
     write_keys_secret_arn: str
     druid_secret_arn: str
     quarantine_bucket: str
@@ -132,7 +130,6 @@ def provision(
     return LocalResources(
         stream_name=STREAM_NAME,
         stream_arn=description["StreamARN"],
-        shard_ids=tuple(shard["ShardId"] for shard in description["Shards"]),
         write_keys_secret_arn=write_keys_arn,
         druid_secret_arn=druid_arn,
         quarantine_bucket=QUARANTINE_BUCKET,
@@ -152,7 +149,7 @@ def process_environment(
         "AWS_DEFAULT_REGION": REGION,
         **FAKE_CREDENTIALS,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     }
     if kinesis_endpoint_url:
         environment["AWS_ENDPOINT_URL_KINESIS"] = kinesis_endpoint_url

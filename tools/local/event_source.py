@@ -1,97 +1,67 @@
 """A local Kinesis event source mapping: reads every shard and invokes the consumer like Lambda.
 
-moto cannot run Lambda functions, so this reproduces what the mapping does for one function:
-per shard, in order, from TRIM_HORIZON; batches up to a size, gathered for up to a batching
-window, never above Lambda's 6 MB payload; tumbling windows over record arrival time, with the
-`state` the function returns handed to its next invoke in the window and a final invoke
-(`isFinalInvokeForWindow`) once the window has closed, which blocks the shard until it succeeds;
-`batchItemFailures` checkpoints (resume from the lowest failed sequence number); bisection of a
-batch whose invoke failed; bounded retries and record age; then a message describing the
-dropped records on the on-failure queue, in the shape Lambda sends.
+moto cannot run Lambda functions, so this drives the mapping's semantics (tools/lambda_kit/
+kinesis_mapping.py: batches, tumbling windows with state and final invokes, checkpoints,
+bisection, retries, record age) from the stream, one thread per shard, in real time: per shard,
+in order, from TRIM_HORIZON; a batch goes when it is full or its batching window has passed; a
+window closes a moment after its end once the shard has been read past it; failed batches wait a
+backoff before their retry; dropped records are described on the on-failure queue.
+
+Resharding: the shard list is read again every few seconds, and a new shard is read as soon as
+each of its parents has been read to its end (GetRecords gives no next iterator) and the
+parent's last batch and final window invoke succeeded, as Lambda does, so that a key's records
+stay in order across a split or merge. moto does not close a parent on SplitShard or MergeShards
+(it keeps writing to the parent and never ends it), so against moto children are listed but not
+read; tests/local/test_event_source_reshard.py covers the ordering with a stand-in for the
+stream's shard listing and records. Not covered: shards that expire from the listing while
+still being read, and ListShards filters (every listed shard is read).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import math
 import threading
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from infra.settings import Settings
-from riptide.ingest.publisher import PAYLOAD_UNIT_BYTES
 from riptide.retry import Backoff
-from tools.local.lambda_context import FunctionSpec, LambdaContext
+from tools.lambda_kit.context import FunctionSpec, LambdaContext
+from tools.lambda_kit.kinesis import ArrivalWindow, KinesisSource, StreamRecord
+from tools.lambda_kit.kinesis_mapping import (
+    DroppedBatch,
+    Invoke,
+    MappingSettings,
+    Settlement,
+    ShardMapping,
+    as_lambda_delivers,
+    on_failure_message,
+)
 from tools.local.stream_audit import StreamAudit
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
-MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
-MAX_STATE_BYTES = 1024 * 1024
 GET_RECORDS_LIMIT = 10_000
 POLL_INTERVAL_SECONDS = 0.25
+SHARD_LISTING_INTERVAL_SECONDS = 2.0
 WINDOW_SETTLE_SECONDS = 1.0
 """How long after a window's end the mapping waits before the final invoke, so that records
 stamped just before the end are read first."""
 RETRY_BACKOFF = Backoff(base_seconds=0.5, cap_seconds=5.0)
 
 
-@dataclass(frozen=True)
-class MappingSettings:
-    """The event source mapping's configuration; `from_settings` reads the stack's values."""
-
-    batch_size: int
-    batching_window_seconds: float
-    tumbling_window_seconds: int
-    retry_attempts: int
-    max_record_age_seconds: int
-    bisect_on_error: bool = True
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> MappingSettings:
-        return cls(
-            batch_size=settings.batch_size,
-            batching_window_seconds=settings.max_batching_window_seconds,
-            tumbling_window_seconds=settings.tumbling_window_seconds,
-            retry_attempts=settings.retry_attempts,
-            max_record_age_seconds=settings.max_record_age_seconds,
-        )
-
-
-@dataclass(frozen=True)
-class StreamRecord:
-    sequence_number: str
-    partition_key: str
-    data: bytes
-    arrival: float
-
-    @property
-    def put_payload_units(self) -> int:
-        return math.ceil((len(self.data) + len(self.partition_key.encode())) / PAYLOAD_UNIT_BYTES)
-
-    @property
-    def invoke_bytes(self) -> int:
-        return len(self.data) * 4 // 3 + len(self.partition_key) + 400
-
-
-@dataclass(frozen=True)
-class Window:
-    start: float
-    end: float
-
-    @classmethod
-    def around(cls, arrival: float, seconds: int) -> Window:
-        start = math.floor(arrival / seconds) * seconds
-        return cls(start, start + seconds)
-
-    def to_json(self) -> dict[str, str]:
-        return {"start": _iso(self.start, millis=False), "end": _iso(self.end, millis=False)}
+def mapping_settings(settings: Settings) -> MappingSettings:
+    """The mapping the stack configures, from its settings."""
+    return MappingSettings(
+        batch_size=settings.batch_size,
+        batching_window_seconds=settings.max_batching_window_seconds,
+        tumbling_window_seconds=settings.tumbling_window_seconds,
+        retry_attempts=settings.retry_attempts,
+        max_record_age_seconds=settings.max_record_age_seconds,
+    )
 
 
 @dataclass
@@ -119,7 +89,7 @@ class MappingStats:
 
 
 class InvokeFailedError(Exception):
-    """The function raised, or answered in a way Lambda counts as a failed invoke."""
+    """The function raised, or ran past its timeout."""
 
 
 @dataclass(frozen=True)
@@ -133,39 +103,62 @@ class StreamTarget:
     handler: Handler
     dead_letter_queue_url: str
 
+    @property
+    def source(self) -> KinesisSource:
+        return KinesisSource(self.stream_arn, self.region, f"{self.function.arn}-role")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A shard as ListShards names it: its parents, when it came from a split or merge."""
+
+    shard_id: str
+    parents: tuple[str, ...]
+
+    @classmethod
+    def from_listing(cls, item: dict[str, Any]) -> Shard:
+        parents = (item.get("ParentShardId"), item.get("AdjacentParentShardId"))
+        return cls(item["ShardId"], tuple(parent for parent in parents if parent))
+
 
 class ShardPoller:
-    """One shard's reader and invoker, run by its own thread."""
+    """One shard's reader and invoker, run by its own thread once its parents are done."""
 
-    def __init__(self, shard_id: str, mapping: EventSourceMapping) -> None:
-        self.shard_id = shard_id
+    def __init__(self, shard: Shard, mapping: EventSourceMapping) -> None:
+        self.shard = shard
+        self.mapping = mapping
         self.target = mapping.target
         self.settings = mapping.settings
         self.kinesis = mapping.kinesis
-        self.sqs = mapping.sqs
         self.stats = mapping.stats
-        self.audit = mapping.audit
         self.stop = mapping.stop
-        self.buffer: deque[StreamRecord] = deque()
-        self.window: Window | None = None
-        self.state: dict[str, Any] = {}
+        self.feed = ShardMapping(shard.shard_id, mapping.settings, self.target.source)
+        self.started = False
         self.caught_up = False
+        self.ended = False
         self._iterator: str | None = None
         self._last_poll = 0.0
         self._read_to_end = False
         self._gathering_since: float | None = None
-        self._bisect_limit: int | None = None
-        self._bisect_until: str | None = None
-        self._failed_head: str | None = None
-        self._attempts = 0
 
     @property
     def idle(self) -> bool:
-        """Nothing buffered, no window awaiting its final invoke, the shard read to its end."""
-        return self.caught_up and not self.buffer and self.window is None
+        """Nothing buffered, no window awaiting its final invoke, the shard read to its end (or
+        not to be read yet, its parents unfinished)."""
+        if not self.started:
+            return not self.mapping.parents_finished(self.shard)
+        return self.finished or (self.caught_up and self.feed.drained)
+
+    @property
+    def finished(self) -> bool:
+        """A closed shard read to its end, its last batch and window settled."""
+        return self.ended and self.feed.drained
 
     def run(self) -> None:
-        while not self.stop.is_set():
+        while not self.stop.is_set() and not self.mapping.parents_finished(self.shard):
+            self.stop.wait(POLL_INTERVAL_SECONDS)
+        self.started = True
+        while not self.stop.is_set() and not self.finished:
             try:
                 invoked = self.step()
             except Exception:  # Kinesis or SQS failed: Lambda's poller retries, so does this one
@@ -177,31 +170,32 @@ class ShardPoller:
     def step(self) -> bool:
         """Poll when due, then make at most one invoke; True when an invoke happened."""
         now = time.time()
-        if now - self._last_poll >= POLL_INTERVAL_SECONDS:
+        if not self.ended and now - self._last_poll >= POLL_INTERVAL_SECONDS:
             self._poll()
             now = time.time()
-        self._drop_expired(now)
-        if self.window is not None and self._window_complete(now):
-            return self._finish_window(terminated_early=False)
-        batch = self._next_batch(now)
-        if not batch:
+        expired = self.feed.expire(now)
+        if expired:
+            self._report_dropped(expired)
+        invoke = self.feed.next_invoke(self._window_closed, gathered=self._gathered(now))
+        if invoke is None:
             return False
-        self._invoke_batch(batch)
+        self._run(invoke)
         return True
 
     def _poll(self) -> None:
         if self._iterator is None:
             self._iterator = self.kinesis.get_shard_iterator(
                 StreamName=self.target.stream_name,
-                ShardId=self.shard_id,
+                ShardId=self.shard.shard_id,
                 ShardIteratorType="TRIM_HORIZON",
             )["ShardIterator"]
         answer = self.kinesis.get_records(ShardIterator=self._iterator, Limit=GET_RECORDS_LIMIT)
-        self._iterator = answer["NextShardIterator"]
+        self._iterator = answer.get("NextShardIterator")
         self._last_poll = time.time()
-        self.audit.add(answer["Records"])
+        self.mapping.audit.add(answer["Records"])
         records = [
             StreamRecord(
+                shard_id=self.shard.shard_id,
                 sequence_number=item["SequenceNumber"],
                 partition_key=item["PartitionKey"],
                 data=item["Data"],
@@ -209,11 +203,12 @@ class ShardPoller:
             )
             for item in answer["Records"]
         ]
+        self.ended = self._iterator is None
         self.caught_up = not records
         self._read_to_end = len(records) < GET_RECORDS_LIMIT
-        if records and not self.buffer:
+        if records and not self.feed.buffer:
             self._gathering_since = self._last_poll
-        self.buffer.extend(records)
+        self.feed.add(records)
         self.stats.add(
             records_read=len(records),
             backlog=len(records),
@@ -221,100 +216,34 @@ class ShardPoller:
             put_payload_units=sum(record.put_payload_units for record in records),
         )
 
-    def _window_complete(self, now: float) -> bool:
-        assert self.window is not None
-        settled = self.window.end + WINDOW_SETTLE_SECONDS
-        if now < settled or self._last_poll < settled or not self._read_to_end:
-            return False
-        return not self.buffer or self.buffer[0].arrival >= self.window.end
+    def _window_closed(self, window: ArrivalWindow) -> bool:
+        if self.ended:
+            return True
+        settled = window.end + WINDOW_SETTLE_SECONDS
+        return time.time() >= settled and self._last_poll >= settled and self._read_to_end
 
-    def _next_batch(self, now: float) -> list[StreamRecord]:
-        if not self.buffer:
-            return []
-        limit = self._bisect_limit or self.settings.batch_size
-        window = self._window_of(self.buffer[0])
-        if self.window is not None and window != self.window:
-            return []  # the open window gets its final invoke first
-        batch: list[StreamRecord] = []
-        payload = 0
-        for record in self.buffer:
-            if len(batch) == limit or self._window_of(record) != window:
-                break
-            if batch and payload + record.invoke_bytes > MAX_INVOKE_PAYLOAD_BYTES:
-                break
-            batch.append(record)
-            payload += record.invoke_bytes
-        full = len(batch) == limit or len(batch) < len(self.buffer)
-        gathered_long_enough = (
+    def _gathered(self, now: float) -> bool:
+        return self.ended or (
             self._gathering_since is not None
             and now - self._gathering_since >= self.settings.batching_window_seconds
         )
-        return batch if full or gathered_long_enough or self._bisect_limit else []
 
-    def _window_of(self, record: StreamRecord) -> Window | None:
-        seconds = self.settings.tumbling_window_seconds
-        return Window.around(record.arrival, seconds) if seconds else None
-
-    def _invoke_batch(self, batch: list[StreamRecord]) -> None:
-        window = self._window_of(batch[0])
-        self.window = window
-        event: dict[str, Any] = {"Records": [self._lambda_record(record) for record in batch]}
-        if window is not None:
-            event |= self._window_fields(window, final=False, terminated_early=False)
-        self.stats.add(invocations=1)
+    def _run(self, invoke: Invoke) -> None:
+        self.stats.add(invocations=1, final_invocations=int(invoke.final))
         try:
-            result = self._invoke(event)
+            answer = self._call(invoke.event)
         except InvokeFailedError:
-            self.stats.add(function_errors=1)
-            self._after_failed_invoke(batch)
-            return
-        failed = self._failed_sequence_numbers(result, batch)
-        if failed is None:
-            self.stats.add(function_errors=1)
-            self._after_failed_invoke(batch)
-            return
-        if window is not None:
-            self.state = result["state"] or {}
-        if failed:
-            self.stats.add(partial_failures=1)
-            lowest = min(failed, key=int)
-            self._checkpoint_before(lowest)
-            self._count_failure(batch[[r.sequence_number for r in batch].index(lowest) :])
-            return
-        self._checkpoint_through(batch[-1])
-        if window is not None and len(json.dumps(self.state)) > MAX_STATE_BYTES:
-            self._finish_window(terminated_early=True)
-
-    def _finish_window(self, *, terminated_early: bool) -> bool:
-        """The final invoke of the open window; it is retried until it succeeds."""
-        assert self.window is not None
-        event = {"Records": []} | self._window_fields(
-            self.window, final=True, terminated_early=terminated_early
-        )
-        attempt = 0
-        while not self.stop.is_set():
-            self.stats.add(invocations=1, final_invocations=1)
-            try:
-                self._invoke(event)
-                break
-            except InvokeFailedError:
-                self.stats.add(function_errors=1)
-                self.stop.wait(RETRY_BACKOFF.delay(attempt))
-                attempt += 1
+            settlement = self.feed.failed(invoke)
         else:
-            return False
-        self.state = {}
-        if not terminated_early:
-            self.window = None
-        return True
+            settlement = self.feed.succeeded(invoke, answer)
+        self._account(invoke, settlement)
 
-    def _invoke(self, event: dict[str, Any]) -> Any:
-        """Call the handler with the event and result passed through JSON, as Lambda does."""
+    def _call(self, event: dict[str, Any]) -> Any:
+        """Call the handler with the event, and its answer passed through JSON, as Lambda does."""
         started = time.monotonic()
         try:
-            payload = json.loads(json.dumps(event))
-            result = json.loads(
-                json.dumps(self.target.handler(payload, self.target.function.new_context()))
+            answer = as_lambda_delivers(
+                self.target.handler(event, self.target.function.new_context())
             )
         except Exception as error:
             raise InvokeFailedError(repr(error)) from error
@@ -322,145 +251,57 @@ class ShardPoller:
             self.stats.add(busy_ms=round((time.monotonic() - started) * 1000))
         if time.monotonic() - started > self.target.function.timeout_seconds:
             raise InvokeFailedError("the invoke ran past the function's timeout")
-        if self.settings.tumbling_window_seconds and not (
-            isinstance(result, dict) and "state" in result
-        ):
-            raise InvokeFailedError("a tumbling-window invoke must answer with a state")
-        return result
+        return answer
 
-    @staticmethod
-    def _failed_sequence_numbers(result: Any, batch: list[StreamRecord]) -> list[str] | None:
-        """The reported failures; None when the report is malformed (Lambda fails the batch)."""
-        if not isinstance(result, dict) or not result.get("batchItemFailures"):
-            return []
-        known = {record.sequence_number for record in batch}
-        failed = [item.get("itemIdentifier") for item in result["batchItemFailures"]]
-        if not all(isinstance(number, str) and number in known for number in failed):
-            return None
-        return failed
+    def _account(self, invoke: Invoke, settlement: Settlement) -> None:
+        """Count what the answer did, report dropped records and wait out a retry's backoff."""
+        self.stats.add(
+            function_errors=int(settlement.failed_invoke),
+            partial_failures=int(settlement.partial_failure),
+            bisections=int(settlement.bisected),
+            backlog=-self._checkpointed(invoke, settlement),
+        )
+        if settlement.dropped:
+            self._report_dropped(settlement.dropped, counted=True)
+        clean = not (settlement.failed_invoke or settlement.partial_failure)
+        if clean or settlement.dropped:
+            self._gathering_since = time.time() if self.feed.buffer else None
+        if settlement.retry:
+            self.stop.wait(RETRY_BACKOFF.delay(settlement.retry - 1))
 
-    def _after_failed_invoke(self, batch: list[StreamRecord]) -> None:
-        if self.settings.bisect_on_error and len(batch) > 1:
-            self.stats.add(bisections=1)
-            self._bisect_limit = math.ceil(len(batch) / 2)
-            if self._bisect_until is None or int(batch[-1].sequence_number) > int(
-                self._bisect_until
-            ):
-                self._bisect_until = batch[-1].sequence_number
-            return
-        self._count_failure(batch)
+    def _checkpointed(self, invoke: Invoke, settlement: Settlement) -> int:
+        """How many of the invoke's records left the shard's backlog."""
+        if settlement.failed_invoke and not settlement.dropped:
+            return 0
+        if settlement.partial_failure and not settlement.dropped:
+            remaining = {record.sequence_number for record in self.feed.buffer}
+            return sum(record.sequence_number not in remaining for record in invoke.records)
+        return len(invoke.records)
 
-    def _count_failure(self, batch: list[StreamRecord]) -> None:
-        """One more failed attempt at the records from `batch[0]`; drop them when out of retries."""
-        head = batch[0].sequence_number
-        self._attempts = self._attempts + 1 if head == self._failed_head else 1
-        self._failed_head = head
-        if self._attempts > self.settings.retry_attempts:
-            self._drop(batch, "RetryAttemptsExhausted")
-            return
-        self.stop.wait(RETRY_BACKOFF.delay(self._attempts - 1))
-
-    def _drop_expired(self, now: float) -> None:
-        expired = []
-        for record in self.buffer:
-            if now - record.arrival <= self.settings.max_record_age_seconds:
-                break
-            expired.append(record)
-        if expired:
-            self._drop(expired, "RecordAgeExceeded")
-
-    def _drop(self, batch: list[StreamRecord], condition: str) -> None:
-        """Skip the records, telling the on-failure queue which ones, as Lambda does."""
-        message = {
-            "requestContext": {
-                "requestId": base64.b32encode(batch[0].sequence_number.encode()).decode(),
-                "functionArn": self.target.function.arn,
-                "condition": condition,
-                "approximateInvokeCount": self._attempts,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            },
-            "version": "1.0",
-            "timestamp": _iso(time.time()),
-            "KinesisBatchInfo": {
-                "shardId": self.shard_id,
-                "startSequenceNumber": batch[0].sequence_number,
-                "endSequenceNumber": batch[-1].sequence_number,
-                "approximateArrivalOfFirstRecord": _iso(batch[0].arrival),
-                "approximateArrivalOfLastRecord": _iso(batch[-1].arrival),
-                "batchSize": len(batch),
-                "streamArn": self.target.stream_arn,
-            },
-        }
-        self.sqs.send_message(
+    def _report_dropped(self, dropped: DroppedBatch, *, counted: bool = False) -> None:
+        """Tell the on-failure queue which records were skipped, as Lambda does."""
+        message = on_failure_message(
+            dropped,
+            function_arn=self.target.function.arn,
+            stream_arn=self.target.stream_arn,
+            now=time.time(),
+        )
+        self.mapping.sqs.send_message(
             QueueUrl=self.target.dead_letter_queue_url, MessageBody=json.dumps(message)
         )
-        self.stats.add(batches_dropped=1, records_dropped=len(batch))
-        self._checkpoint_through(batch[-1])
-
-    def _checkpoint_before(self, sequence_number: str) -> None:
-        while self.buffer and self.buffer[0].sequence_number != sequence_number:
-            self._pop()
-
-    def _checkpoint_through(self, record: StreamRecord) -> None:
-        while self.buffer and int(self.buffer[0].sequence_number) <= int(record.sequence_number):
-            self._pop()
-        if self._bisect_until is not None and int(record.sequence_number) >= int(
-            self._bisect_until
-        ):
-            self._bisect_limit = self._bisect_until = None
-        self._failed_head = None
-        self._attempts = 0
-        self._gathering_since = time.time() if self.buffer else None
-
-    def _pop(self) -> None:
-        self.buffer.popleft()
-        self.stats.add(backlog=-1)
-
-    def _window_fields(
-        self, window: Window, *, final: bool, terminated_early: bool
-    ) -> dict[str, Any]:
-        return {
-            "window": window.to_json(),
-            "state": self.state,
-            "shardId": self.shard_id,
-            "eventSourceARN": self.target.stream_arn,
-            "isFinalInvokeForWindow": final,
-            "isWindowTerminatedEarly": terminated_early,
-        }
-
-    def _lambda_record(self, record: StreamRecord) -> dict[str, Any]:
-        return {
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": record.partition_key,
-                "sequenceNumber": record.sequence_number,
-                "data": base64.b64encode(record.data).decode(),
-                "approximateArrivalTimestamp": round(record.arrival, 3),
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": f"{self.shard_id}:{record.sequence_number}",
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"{self.target.function.arn}-role",
-            "awsRegion": self.target.region,
-            "eventSourceARN": self.target.stream_arn,
-        }
+        self.stats.add(
+            batches_dropped=1,
+            records_dropped=len(dropped.records),
+            backlog=0 if counted else -len(dropped.records),
+        )
 
 
 class EventSourceMapping:
-    """Every shard of the stream, each polled and invoked by its own thread."""
+    """Every shard of the stream, each polled and invoked by its own thread; the shard list is
+    read again every few seconds so that shards made by a reshard are read too."""
 
     def __init__(
-        self,
-        target: StreamTarget,
-        settings: MappingSettings,
-        shard_ids: tuple[str, ...],
-        kinesis: Any,
-        sqs: Any,
+        self, target: StreamTarget, settings: MappingSettings, kinesis: Any, sqs: Any
     ) -> None:
         self.target = target
         self.settings = settings
@@ -469,27 +310,59 @@ class EventSourceMapping:
         self.stats = MappingStats()
         self.audit = StreamAudit()
         self.stop = threading.Event()
-        self.pollers = [ShardPoller(shard_id, self) for shard_id in shard_ids]
-        self._threads = [
-            threading.Thread(target=poller.run, daemon=True, name=poller.shard_id)
-            for poller in self.pollers
-        ]
+        self.pollers: dict[str, ShardPoller] = {}
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._lister = threading.Thread(target=self._keep_listing, daemon=True, name="ListShards")
 
     @property
     def idle(self) -> bool:
-        return all(poller.idle for poller in self.pollers)
+        with self._lock:
+            pollers = list(self.pollers.values())
+        return all(poller.idle for poller in pollers)
+
+    def parents_finished(self, shard: Shard) -> bool:
+        """Every parent of the shard still listed has been read to its end and settled."""
+        with self._lock:
+            parents = [self.pollers.get(parent) for parent in shard.parents]
+        return all(parent is None or parent.finished for parent in parents)
+
+    def list_shards(self) -> None:
+        """Read the shard list and start a poller for each shard not seen before."""
+        listed: list[Shard] = []
+        arguments: dict[str, Any] = {"StreamName": self.target.stream_name}
+        while True:
+            page = self.kinesis.list_shards(**arguments)
+            listed += [Shard.from_listing(item) for item in page["Shards"]]
+            if not page.get("NextToken"):
+                break
+            arguments = {"NextToken": page["NextToken"]}
+        with self._lock:
+            for shard in listed:
+                if shard.shard_id in self.pollers:
+                    continue
+                poller = ShardPoller(shard, self)
+                self.pollers[shard.shard_id] = poller
+                thread = threading.Thread(target=poller.run, daemon=True, name=shard.shard_id)
+                self._threads.append(thread)
+                thread.start()
+
+    def _keep_listing(self) -> None:
+        while not self.stop.wait(SHARD_LISTING_INTERVAL_SECONDS):
+            try:
+                self.list_shards()
+            except Exception:  # a failed listing is retried at the next interval
+                traceback.print_exc()
 
     def __enter__(self) -> EventSourceMapping:
-        for thread in self._threads:
-            thread.start()
+        self.list_shards()
+        self._lister.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
-        for thread in self._threads:
+        self._lister.join()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join()
-
-
-def _iso(epoch: float, *, millis: bool = True) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
-    return moment.isoformat(timespec="milliseconds" if millis else "seconds").replace("+00:00", "Z")

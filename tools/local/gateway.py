@@ -13,96 +13,25 @@ import json
 import threading
 import time
 import traceback
-import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from infra.contract import SEGMENT_PATHS
-from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
+from riptide.contract import SEGMENT_PATHS
+from tools.lambda_kit.context import FunctionSpec, LambdaContext
+from tools.lambda_kit.http_api import payload_v2_event
 from tools.local.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
 ROUTES = frozenset(f"/v1/{path}" for path in SEGMENT_PATHS)
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-TEXT_CONTENT_TYPES = ("application/json", "text/", "application/xml", "application/javascript")
 INTERNAL_ERROR = (500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
 NOT_FOUND = (404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
 TOO_LARGE = (413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
 
 Answer = tuple[int, dict[str, str], bytes]
-
-
-def payload_v2_event(
-    *,
-    method: str,
-    raw_path: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    source_ip: str,
-    domain_name: str,
-) -> dict[str, Any]:
-    """The event API Gateway's HTTP API sends a Lambda proxy integration (payload format 2.0)."""
-    path, _, query = raw_path.partition("?")
-    merged: dict[str, str] = {}
-    for name, value in headers:
-        key = name.lower()
-        merged[key] = f"{merged[key]},{value}" if key in merged else value
-    encoded = _needs_base64(merged, body)
-    now = datetime.now(UTC)
-    route_key = f"{method} {path}"
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": merged,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "domainName": domain_name,
-            "domainPrefix": domain_name.split(".")[0],
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": merged.get("user-agent", ""),
-            },
-            "requestId": base64.b32encode(uuid.uuid4().bytes)[:16].decode(),
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "isBase64Encoded": encoded,
-    }
-    if body:
-        event["body"] = base64.b64encode(body).decode() if encoded else body.decode()
-    if query:
-        event["queryStringParameters"] = dict(
-            part.split("=", 1) if "=" in part else (part, "") for part in query.split("&")
-        )
-    if "cookie" in merged:
-        event["cookies"] = [cookie.strip() for cookie in merged["cookie"].split(";")]
-    return event
-
-
-def _needs_base64(headers: dict[str, str], body: bytes) -> bool:
-    """API Gateway passes text bodies as they are and base64-encodes everything else."""
-    if headers.get("content-encoding"):
-        return True
-    content_type = headers.get("content-type", "application/json").lower()
-    if not content_type.startswith(TEXT_CONTENT_TYPES):
-        return True
-    try:
-        body.decode()
-    except UnicodeDecodeError:
-        return True
-    return False
 
 
 def lambda_answer(result: Any) -> Answer:

@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.contract import CONSUMER, PRODUCER, RECONCILER
 from infra.environment import producer_environment, rollup_environment
 from infra.settings import Settings
-from riptide import env
+from riptide.contract import CONSUMER, PRODUCER, RECONCILER, Env
+from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
@@ -34,14 +34,10 @@ from tools.local.druid_access import (
     set_up_run_user,
 )
 from tools.local.druid_proxy import DruidProxy
-from tools.local.event_source import (
-    EventSourceMapping,
-    MappingSettings,
-    StreamTarget,
-)
+from tools.local.event_source import EventSourceMapping, StreamTarget, mapping_settings
 from tools.local.faults import FaultInjection, FaultPlan
 from tools.local.gateway import LocalHttpApi
-from tools.local.lambda_context import FunctionSpec
+from tools.local.lambda_log import lambda_log
 from tools.local.loadgen import LoadGenerator, LoadPlan
 from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
@@ -247,9 +243,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
             )
         )
     )
-    lambda_log = stack.enter_context((run_dir / "lambda.log").open("w"))
-    stack.enter_context(contextlib.redirect_stdout(lambda_log))
-    stack.enter_context(contextlib.redirect_stderr(lambda_log))
+    stack.enter_context(lambda_log(run_dir / "lambda.log"))
     functions = _functions(settings)
     consumer = _load_handler(*CONSUMER)
     api = stack.enter_context(
@@ -266,8 +260,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     mapping = stack.enter_context(
         EventSourceMapping(
             target,
-            MappingSettings.from_settings(settings),
-            resources.shard_ids,
+            mapping_settings(settings),
             moto.client("kinesis"),
             moto.client("sqs"),
         )
@@ -355,7 +348,7 @@ def _functions(settings: Settings) -> dict[str, FunctionSpec]:
 def _load_handler(handler: str, service: str) -> Callable[..., Any]:
     """Import a handler as its function would, with its own Powertools service name."""
     module_name, attribute = handler.rsplit(".", 1)
-    os.environ[env.POWERTOOLS_SERVICE_NAME] = service
+    os.environ[Env.POWERTOOLS_SERVICE_NAME] = service
     module = importlib.import_module(module_name)
     try:
         return getattr(module, attribute)

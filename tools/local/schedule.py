@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tools.local.lambda_context import ACCOUNT_ID, FunctionSpec, LambdaContext
+from tools.lambda_kit.context import ACCOUNT_ID, FunctionSpec, LambdaContext
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 

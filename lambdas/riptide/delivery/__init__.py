@@ -1,6 +1,6 @@
 """Exactly-once delivery of rollups to Druid: outbox, task ids, window state, reconciliation."""
 
-from riptide.delivery.batch import KinesisBatch, ShardRecord, Window
+from riptide.delivery.batch import KinesisBatch, ShardRecord, TumblingWindow
 from riptide.delivery.consumer import (
     DEFAULT_MAX_DELIVERY_STATE_BYTES,
     ConsumeResult,
@@ -23,7 +23,7 @@ __all__ = [
     "ReconcileReport",
     "ShardConsumer",
     "ShardRecord",
-    "Window",
+    "TumblingWindow",
     "WindowState",
     "delivery_task_id",
     "reconcile",

@@ -30,7 +30,7 @@ class ShardRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Window:
+class TumblingWindow:
     """The tumbling-window fields Lambda adds when the event source mapping has a window."""
 
     start: str
@@ -48,7 +48,7 @@ class Window:
 class KinesisBatch:
     shard_id: str
     records: tuple[ShardRecord, ...]
-    window: Window | None = None
+    window: TumblingWindow | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -68,7 +68,7 @@ class KinesisBatch:
             shard_id=_shard_id(raw, entries),
             records=records,
             window=(
-                Window(
+                TumblingWindow(
                     start=window["start"],
                     end=window["end"],
                     is_final=bool(raw.get("isFinalInvokeForWindow")),

@@ -26,6 +26,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
+from riptide.contract import MetricName
 from riptide.delivery.batch import KinesisBatch, ShardRecord
 from riptide.delivery.outbox import Covering, DeliveryTask, Outbox, OutboxEntry
 from riptide.delivery.positions import Coverage, Position, delivery_task_id, late_task_id
@@ -46,7 +47,7 @@ from riptide.quarantine import (
     QuarantineWriteError,
 )
 from riptide.retry import Deadline
-from riptide.rollup import InvalidEventError, LateEventError, Rollup, RollupSchema, TimePolicy
+from riptide.rollup import LateEventError, Rollup, RollupSchema, TimePolicy, UnrollableEventError
 from riptide.rollup.accumulator import MINUTES_PER_DAY
 
 logger = Logger(child=True)
@@ -141,7 +142,9 @@ class ShardConsumer:
                     "error": str(error),
                 },
             )
-            self._metrics.add_metric(name="BatchesDeferred", unit=MetricUnit.Count, value=1)
+            self._metrics.add_metric(
+                name=MetricName.BATCHES_DEFERRED, unit=MetricUnit.Count, value=1
+            )
             if first_sequence_number is None:
                 # A final invoke with only the window state has no record to report as failed;
                 # failing the invoke is the one way to have Lambda retry it with that state.
@@ -149,7 +152,9 @@ class ShardConsumer:
             return ConsumeResult(
                 failed_from=first_sequence_number, state=batch.state if windowed else None
             )
-        self._metrics.add_metric(name="EventsIn", unit=MetricUnit.Count, value=plan.events_in)
+        self._metrics.add_metric(
+            name=MetricName.EVENTS_IN, unit=MetricUnit.Count, value=plan.events_in
+        )
         return ConsumeResult(failed_from=None, state=plan.carried.to_json() if windowed else None)
 
     def _plan(self, batch: KinesisBatch, incoming: WindowState, covering: Covering) -> _Plan:
@@ -238,7 +243,7 @@ class ShardConsumer:
         for index, payload in enumerate(payloads):
             try:
                 rollup.add(payload, record.arrived_at)
-            except InvalidEventError as error:
+            except UnrollableEventError as error:
                 reason = (
                     QuarantineReason.LATE_EVENT
                     if isinstance(error, LateEventError)
@@ -257,7 +262,7 @@ class ShardConsumer:
             counts[record.reason] = counts.get(record.reason, 0) + 1
         for reason, count in counts.items():
             with single_metric(
-                name="EventsQuarantined",
+                name=MetricName.EVENTS_QUARANTINED,
                 unit=MetricUnit.Count,
                 value=count,
                 namespace=self._metrics.namespace,
@@ -286,12 +291,18 @@ class ShardConsumer:
         self._outbox.record(entry)
         self._submit(entry, deadline)
         counters = rollup.counters
-        self._metrics.add_metric(name="RollupRows", unit=MetricUnit.Count, value=len(rollup))
         self._metrics.add_metric(
-            name="EventsLate", unit=MetricUnit.Count, value=counters.get("late_accepted", 0)
+            name=MetricName.ROLLUP_ROWS, unit=MetricUnit.Count, value=len(rollup)
         )
         self._metrics.add_metric(
-            name="EventsClamped", unit=MetricUnit.Count, value=counters.get("future_clamped", 0)
+            name=MetricName.EVENTS_LATE,
+            unit=MetricUnit.Count,
+            value=counters.get("late_accepted", 0),
+        )
+        self._metrics.add_metric(
+            name=MetricName.EVENTS_CLAMPED,
+            unit=MetricUnit.Count,
+            value=counters.get("future_clamped", 0),
         )
 
     def _task(self, task_id: str, rollup: Rollup, *, whole_days: bool) -> DeliveryTask:
@@ -315,14 +326,18 @@ class ShardConsumer:
         started = time.monotonic()
         outcome = self._druid.submit_task(task.task, deadline)
         self._metrics.add_metric(
-            name="DruidLatency",
+            name=MetricName.DRUID_LATENCY,
             unit=MetricUnit.Milliseconds,
             value=(time.monotonic() - started) * 1000,
         )
         if outcome is SubmitOutcome.SUBMITTED:
-            self._metrics.add_metric(name="DruidTasksPushed", unit=MetricUnit.Count, value=1)
+            self._metrics.add_metric(
+                name=MetricName.DRUID_TASKS_PUSHED, unit=MetricUnit.Count, value=1
+            )
             return
-        self._metrics.add_metric(name="DruidDuplicatesSeen", unit=MetricUnit.Count, value=1)
+        self._metrics.add_metric(
+            name=MetricName.DRUID_DUPLICATES_SEEN, unit=MetricUnit.Count, value=1
+        )
         status = self._druid.task_status(task.task_id, deadline)
         if status is not None and status.state is TaskState.FAILED:
             logger.warning(

@@ -22,10 +22,8 @@ from typing import Any
 
 import msgspec
 
+from riptide.contract import OUTBOX_DONE_PREFIX, OUTBOX_PENDING_PREFIX
 from riptide.delivery.positions import Coverage, Position
-
-PENDING = "pending"
-DONE = "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +130,7 @@ class Outbox:
         """Write (or overwrite) the pending entry; must succeed before its task is submitted."""
         self._s3.put_object(
             Bucket=self._bucket,
-            Key=self._key(PENDING, entry.shard_id, entry.coverage),
+            Key=self._key(OUTBOX_PENDING_PREFIX, entry.shard_id, entry.coverage),
             Body=msgspec.json.encode(entry.to_json()),
             ContentType="application/json",
         )
@@ -146,12 +144,13 @@ class Outbox:
         }
         self._s3.put_object(
             Bucket=self._bucket,
-            Key=self._key(DONE, entry.shard_id, entry.coverage),
+            Key=self._key(OUTBOX_DONE_PREFIX, entry.shard_id, entry.coverage),
             Body=msgspec.json.encode(marker),
             ContentType="application/json",
         )
         self._s3.delete_object(
-            Bucket=self._bucket, Key=self._key(PENDING, entry.shard_id, entry.coverage)
+            Bucket=self._bucket,
+            Key=self._key(OUTBOX_PENDING_PREFIX, entry.shard_id, entry.coverage),
         )
 
     def covering(self, shard_id: str, span: Coverage) -> Covering:
@@ -161,9 +160,12 @@ class Outbox:
         first, so whichever listing misses it, the other one sees it.
         """
         pending = tuple(
-            self._load(key) for key, _ in self._overlapping_keys(PENDING, shard_id, span)
+            self._load(key)
+            for key, _ in self._overlapping_keys(OUTBOX_PENDING_PREFIX, shard_id, span)
         )
-        done = tuple(coverage for _, coverage in self._overlapping_keys(DONE, shard_id, span))
+        done = tuple(
+            coverage for _, coverage in self._overlapping_keys(OUTBOX_DONE_PREFIX, shard_id, span)
+        )
         return Covering(pending=pending, done=done)
 
     def pending(self) -> Iterator[PendingKey]:
@@ -173,7 +175,7 @@ class Outbox:
         every entry without downloading task payloads it has no time to settle.
         """
         paginator = self._s3.get_paginator("list_objects_v2")
-        prefix = f"{PENDING}/{self._datasource}/"
+        prefix = f"{OUTBOX_PENDING_PREFIX}{self._datasource}/"
         for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
             for item in page.get("Contents", ()):
                 yield PendingKey(item["Key"], item["LastModified"].timestamp())
@@ -184,16 +186,16 @@ class Outbox:
     def a_delivered_task_id(self) -> str | None:
         """The id of some task of the datasource Druid reported SUCCESS for, if any is kept."""
         listing = self._s3.list_objects_v2(
-            Bucket=self._bucket, Prefix=f"{DONE}/{self._datasource}/", MaxKeys=1
+            Bucket=self._bucket, Prefix=f"{OUTBOX_DONE_PREFIX}{self._datasource}/", MaxKeys=1
         )
         for item in listing.get("Contents", ()):
             return self._load(item["Key"]).tasks[0].task_id
         return None
 
     def _overlapping_keys(
-        self, state: str, shard_id: str, span: Coverage
+        self, state_prefix: str, shard_id: str, span: Coverage
     ) -> Iterator[tuple[str, Coverage]]:
-        prefix = f"{state}/{self._datasource}/{shard_id}/"
+        prefix = f"{state_prefix}{self._datasource}/{shard_id}/"
         start_after = prefix + _sortable(span.first.sequence)
         for key in self._keys(prefix, start_after=start_after):
             coverage = _coverage_from_key(key)
@@ -214,9 +216,9 @@ class Outbox:
         body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         return OutboxEntry.from_json(msgspec.json.decode(body))
 
-    def _key(self, state: str, shard_id: str, coverage: Coverage) -> str:
+    def _key(self, state_prefix: str, shard_id: str, coverage: Coverage) -> str:
         return (
-            f"{state}/{self._datasource}/{shard_id}/"
+            f"{state_prefix}{self._datasource}/{shard_id}/"
             f"{_sortable(coverage.last.sequence)}_{_sortable(coverage.first.sequence)}.json"
         )
 

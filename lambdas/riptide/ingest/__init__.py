@@ -1,42 +1,43 @@
 """Ingest: take Segment Tracking API requests, check and enrich each event, put them in Kinesis.
 
-`Ingestor.handle` answers one request; `ingestor_from_env` builds one from the environment.
+`IngestService.handle` answers one request with an `Answer` (status, body, headers), free of any
+web framework; `IngestService.from_env` wires it from the environment.
 """
 
+from riptide.ingest.answers import Answer
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
-    ConfigurationError,
     IngestError,
-    InvalidEventError,
     MalformedBodyError,
     PublishError,
     PublishRefusedError,
     PublishTimeoutError,
+    RejectedEventError,
     UnauthorizedError,
     UnsupportedEncodingError,
     WriteKeysUnavailableError,
 )
 from riptide.ingest.ingestor import Ingestor
 from riptide.ingest.request import BATCH, IngestRequest
-from riptide.ingest.setup import ingestor_from_env
+from riptide.ingest.service import IngestService
 
 __all__ = [
     "BATCH",
+    "Answer",
     "BodyTooLargeError",
-    "ConfigurationError",
     "IngestError",
     "IngestRequest",
+    "IngestService",
     "IngestSettings",
     "Ingestor",
-    "InvalidEventError",
     "MalformedBodyError",
     "PartitionStrategy",
     "PublishError",
     "PublishRefusedError",
     "PublishTimeoutError",
+    "RejectedEventError",
     "UnauthorizedError",
     "UnsupportedEncodingError",
     "WriteKeysUnavailableError",
-    "ingestor_from_env",
 ]

@@ -20,8 +20,8 @@ import msgspec
 
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
-    InvalidEventError,
     MalformedBodyError,
+    RejectedEventError,
     UnsupportedEncodingError,
 )
 from riptide.ingest.validation import message_id_of
@@ -148,14 +148,14 @@ def parse_single(data: bytes, max_event_bytes: int) -> Payload:
     """A single call's body (/v1/track, ...): the event itself, which may carry its writeKey."""
     try:
         event = decode_event(msgspec.Raw(data), max_event_bytes)
-    except InvalidEventError as error:
+    except RejectedEventError as error:
         at = f"{error.field}: " if error.field else ""
         raise MalformedBodyError(f"{at}{error.reason}") from None
     return Payload([event], write_key=event.pop("writeKey", None))
 
 
 def decode_event(item: Any, max_bytes: int) -> dict[str, Any]:
-    """One event of a Payload as a dict; InvalidEventError says what is wrong with it."""
+    """One event of a Payload as a dict; RejectedEventError says what is wrong with it."""
     if item.__class__ is msgspec.Raw and len(item) <= max_bytes:
         try:
             event = _decode_any(item)
@@ -166,7 +166,7 @@ def decode_event(item: Any, max_bytes: int) -> dict[str, Any]:
                 return event
     try:
         return _decode_event_slowly(item, max_bytes)
-    except InvalidEventError as error:
+    except RejectedEventError as error:
         error.message_id = _message_id_in(item)
         raise
 
@@ -188,7 +188,7 @@ def _decode_event_slowly(item: Any, max_bytes: int) -> dict[str, Any]:
             raise _event_too_large(size, max_bytes)
         event = item
     if not isinstance(event, dict):
-        raise InvalidEventError("not_an_object", "", "an event must be a JSON object")
+        raise RejectedEventError("not_an_object", "", "an event must be a JSON object")
     return event
 
 
@@ -202,8 +202,8 @@ def _message_id_in(item: Any) -> str | None:
     return message_id_of(item)
 
 
-def _event_too_large(size: int, limit: int) -> InvalidEventError:
-    return InvalidEventError(
+def _event_too_large(size: int, limit: int) -> RejectedEventError:
+    return RejectedEventError(
         "too_large", "", f"the event is {size:,} bytes; the limit is {limit:,}"
     )
 
@@ -272,29 +272,29 @@ def _loads_leniently(data: bytes) -> Any:
 
 
 def _decode_event_leniently(data: bytes) -> Any:
-    """Find out why msgspec would not decode one event, as an InvalidEventError."""
+    """Find out why msgspec would not decode one event, as an RejectedEventError."""
     try:
         event = json.loads(data, parse_constant=_NonFinite, parse_float=_parse_float)
     except UnicodeDecodeError as error:
-        raise InvalidEventError(
+        raise RejectedEventError(
             "invalid_utf8", "", f"the event is not valid UTF-8 (byte {error.start} of the event)"
         ) from None
     except json.JSONDecodeError as error:
-        raise InvalidEventError(
+        raise RejectedEventError(
             "invalid_json", "", f"the event is not valid JSON: {error}"
         ) from None
     except ValueError as error:
-        raise InvalidEventError(
+        raise RejectedEventError(
             "number_out_of_range", "", f"a number cannot be read: {error}"
         ) from None
     except RecursionError:
-        raise InvalidEventError("too_deep", "", "the event is nested too deeply") from None
+        raise RejectedEventError("too_deep", "", "the event is nested too deeply") from None
     _reject_unrepresentable(event)
     return event
 
 
 def _reject_unrepresentable(
-    value: Any, path: str = "", error: type[Exception] = InvalidEventError
+    value: Any, path: str = "", error: type[Exception] = RejectedEventError
 ) -> None:
     """Raise for the first NaN, Infinity, out-of-range float or lone surrogate under `value`."""
     try:
@@ -304,8 +304,8 @@ def _reject_unrepresentable(
     if problem is None:
         return
     where, reason = problem
-    if error is InvalidEventError:
-        raise InvalidEventError("unrepresentable_value", where, reason)
+    if error is RejectedEventError:
+        raise RejectedEventError("unrepresentable_value", where, reason)
     raise error(f"{where}: {reason}")
 
 

@@ -7,16 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from riptide import env
-from riptide.ingest.exceptions import ConfigurationError
+from riptide import defaults
+from riptide.config import EnvReader
+from riptide.contract import Env
 from riptide.kpl.keys import MAX_ORDERED_BUCKETS
 
-DEFAULT_MAX_BATCH_BYTES = 500 * 1024
-DEFAULT_MAX_BATCH_EVENTS = 2_500
-DEFAULT_MAX_EVENT_BYTES = 32 * 1024
-"""Segment's documented limits: 500 KB and 2,500 events per batch, 32 KB per event."""
-
-DEFAULT_PARTITION_BUCKETS = 64
 WRITE_KEYS_MAX_AGE_SECONDS = 300
 """How long a loaded set of write keys is trusted; a new key works at most this long after."""
 
@@ -28,76 +23,37 @@ class PartitionStrategy(StrEnum):
     """Each user's events stay on one shard, in order (ordering key: userId else anonymousId)."""
 
 
+DEFAULT_PARTITION_STRATEGY = PartitionStrategy(defaults.PARTITION_STRATEGY)
+
+
 @dataclass(frozen=True)
 class IngestSettings:
     stream_name: str
     write_keys_secret_id: str
-    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
-    max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS
-    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
-    truncate_ip: bool = False
-    partition_strategy: PartitionStrategy = PartitionStrategy.SPREAD
-    partition_buckets: int = DEFAULT_PARTITION_BUCKETS
+    max_batch_bytes: int = defaults.MAX_BATCH_BYTES
+    max_batch_events: int = defaults.MAX_BATCH_EVENTS
+    max_event_bytes: int = defaults.MAX_EVENT_BYTES
+    truncate_ip: bool = defaults.TRUNCATE_IP
+    partition_strategy: PartitionStrategy = DEFAULT_PARTITION_STRATEGY
+    partition_buckets: int = defaults.PARTITION_BUCKETS
     write_keys_max_age_seconds: int = WRITE_KEYS_MAX_AGE_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IngestSettings:
         """Settings from environment variables; a bad value raises ConfigurationError naming it."""
-        environ = os.environ if environ is None else environ
+        read = EnvReader(os.environ if environ is None else environ)
+        strategies = tuple(strategy.value for strategy in PartitionStrategy)
         return cls(
-            stream_name=_required(environ, env.STREAM_NAME),
-            write_keys_secret_id=_required(environ, env.WRITE_KEYS_SECRET_ARN),
-            max_batch_bytes=_positive_int(environ, env.MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_BYTES),
-            max_batch_events=_positive_int(environ, env.MAX_BATCH_EVENTS, DEFAULT_MAX_BATCH_EVENTS),
-            max_event_bytes=_positive_int(environ, env.MAX_EVENT_BYTES, DEFAULT_MAX_EVENT_BYTES),
-            truncate_ip=_flag(environ, env.TRUNCATE_IP),
-            partition_strategy=_strategy(environ),
-            partition_buckets=_positive_int(
-                environ, env.PARTITION_BUCKETS, DEFAULT_PARTITION_BUCKETS, MAX_ORDERED_BUCKETS
+            stream_name=read.text(Env.STREAM_NAME),
+            write_keys_secret_id=read.text(Env.WRITE_KEYS_SECRET_ARN),
+            max_batch_bytes=read.integer(Env.MAX_BATCH_BYTES, defaults.MAX_BATCH_BYTES),
+            max_batch_events=read.integer(Env.MAX_BATCH_EVENTS, defaults.MAX_BATCH_EVENTS),
+            max_event_bytes=read.integer(Env.MAX_EVENT_BYTES, defaults.MAX_EVENT_BYTES),
+            truncate_ip=read.flag(Env.TRUNCATE_IP, defaults.TRUNCATE_IP),
+            partition_strategy=PartitionStrategy(
+                read.choice(Env.PARTITION_STRATEGY, defaults.PARTITION_STRATEGY, strategies)
+            ),
+            partition_buckets=read.integer(
+                Env.PARTITION_BUCKETS, defaults.PARTITION_BUCKETS, maximum=MAX_ORDERED_BUCKETS
             ),
         )
-
-
-def _required(environ: Mapping[str, str], name: str) -> str:
-    value = environ.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"environment variable {name} must be set")
-    return value
-
-
-def _positive_int(
-    environ: Mapping[str, str], name: str, default: int, maximum: int | None = None
-) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1 or (maximum is not None and value > maximum):
-        upper = f" of at most {maximum}" if maximum is not None else ""
-        raise ConfigurationError(
-            f"environment variable {name} must be a positive integer{upper}, got {raw!r}"
-        )
-    return value
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    raw = environ.get(name, "").strip().lower()
-    if raw in ("", "false", "0", "no"):
-        return False
-    if raw in ("true", "1", "yes"):
-        return True
-    raise ConfigurationError(f"environment variable {name} must be true or false, got {raw!r}")
-
-
-def _strategy(environ: Mapping[str, str]) -> PartitionStrategy:
-    raw = environ.get(env.PARTITION_STRATEGY, "").strip().lower() or PartitionStrategy.SPREAD
-    try:
-        return PartitionStrategy(raw)
-    except ValueError:
-        choices = ", ".join(strategy.value for strategy in PartitionStrategy)
-        raise ConfigurationError(
-            f"environment variable {env.PARTITION_STRATEGY} must be one of {choices}, got {raw!r}"
-        ) from None

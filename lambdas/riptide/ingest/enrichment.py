@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from riptide.ingest.exceptions import InvalidEventError
+from riptide.ingest.exceptions import RejectedEventError
 from riptide.ingest.validation import ClientTimes
 
 _IPV4_KEEP = (2**32 - 1) ^ 0xFF
@@ -109,7 +109,7 @@ class Enricher:
             if sent_at is None and client_time is not None:
                 return iso_utc(timestamp or client_time)
         except OverflowError:
-            raise InvalidEventError(
+            raise RejectedEventError(
                 "bad_timestamp", "timestamp", "the corrected timestamp falls outside years 1-9999"
             ) from None
         return self._received_at_text

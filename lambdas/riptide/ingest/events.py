@@ -13,10 +13,10 @@ import msgspec
 
 from riptide.ingest.body import decode_event
 from riptide.ingest.enrichment import Enricher
-from riptide.ingest.exceptions import InvalidEventError
+from riptide.ingest.exceptions import RejectedEventError
 from riptide.ingest.validation import check_event, message_id_of
 
-UserRecord = tuple[str | None, bytes]
+KeyedPayload = tuple[str | None, bytes]
 """(ordering key or None, the enriched event as compact JSON): what the aggregator takes."""
 
 _encode = msgspec.json.Encoder().encode
@@ -52,12 +52,12 @@ def prepare_events(
     max_event_bytes: int,
     endpoint_type: str | None = None,
     ordered: bool = False,
-) -> tuple[list[UserRecord], list[Rejection]]:
+) -> tuple[list[KeyedPayload], list[Rejection]]:
     """User records for the accepted events and a Rejection for each other one, in input order.
 
     With `ordered`, each record carries its ordering key: userId, else anonymousId.
     """
-    records: list[UserRecord] = []
+    records: list[KeyedPayload] = []
     rejections: list[Rejection] = []
     enrich = enricher.enrich
     for index, item in enumerate(items):
@@ -67,13 +67,13 @@ def prepare_events(
             enrich(event, check_event(event, endpoint_type))
             payload = _serialize(event)
             if len(payload) > max_event_bytes + SERVER_FIELDS_ALLOWANCE_BYTES:
-                raise InvalidEventError(
+                raise RejectedEventError(
                     "too_large",
                     "context",
                     f"with the batch context merged in, the event is {len(payload):,} bytes; "
                     f"the limit is {max_event_bytes:,}",
                 )
-        except InvalidEventError as error:
+        except RejectedEventError as error:
             message_id = error.message_id if event is None else message_id_of(event)
             rejections.append(Rejection(index, message_id, error.field, error.reason, error.code))
             continue
@@ -86,6 +86,6 @@ def _serialize(event: dict[str, Any]) -> bytes:
     try:
         return _encode(event)
     except (ValueError, TypeError, RecursionError) as error:
-        raise InvalidEventError(
+        raise RejectedEventError(
             "unencodable", "", f"the event cannot be written as JSON: {error}"
         ) from None

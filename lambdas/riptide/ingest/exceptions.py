@@ -70,13 +70,7 @@ class PublishRefusedError(PublishError):
     code = "kinesis_refused"
 
 
-class ConfigurationError(IngestError):
-    """An environment variable holds a value the producer cannot use."""
-
-    code = "misconfigured"
-
-
-class InvalidEventError(Exception):
+class RejectedEventError(Exception):
     """One event breaks a rule; it is rejected alone and its neighbours go on.
 
     `code` names the rule for metrics, `field` the offending field (dotted path), `reason` says

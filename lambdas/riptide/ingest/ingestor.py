@@ -1,8 +1,10 @@
-"""One Tracking API request, from HTTP body to Kinesis and back to an HTTP answer.
+"""One Tracking API request, from its body to events in Kinesis.
 
 The order of the steps is deliberate: a write key in the Authorization header is checked before
 the body is read, the body is bounded before it is inflated or parsed, every event is checked on
-its own, and the answer is 200 only once Kinesis holds every accepted event.
+its own, and `ingest` returns only once Kinesis holds every accepted event. It raises an
+IngestError for anything that stops the request as a whole; the front turns both outcomes into
+an answer (riptide.ingest.service).
 """
 
 from __future__ import annotations
@@ -13,20 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
 
-from riptide.ingest.answers import error_answer, events_answer, status_for
 from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.enrichment import Enricher
 from riptide.ingest.events import Rejection, prepare_events
-from riptide.ingest.exceptions import (
-    BodyTooLargeError,
-    IngestError,
-    InvalidEventError,
-    MalformedBodyError,
-    PublishError,
-)
+from riptide.ingest.exceptions import BodyTooLargeError, MalformedBodyError, RejectedEventError
 from riptide.ingest.publisher import (
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
@@ -39,6 +33,8 @@ from riptide.ingest.validation import parse_time
 from riptide.ingest.write_keys import WriteKeyRegistry, write_key_from_header
 from riptide.kpl import Aggregator, OrderedKeys, SpreadKeys
 from riptide.retry import Deadline
+
+logger = Logger(child=True)
 
 API_GATEWAY_TIMEOUT_SECONDS = 30.0
 """API Gateway gives up on an integration after 30 s, whatever the Lambda timeout."""
@@ -68,7 +64,6 @@ class Ingestor:
         write_keys: WriteKeyRegistry,
         publisher: KinesisPublisher,
         telemetry: IngestTelemetry,
-        logger: Logger,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -76,31 +71,18 @@ class Ingestor:
         self._write_keys = write_keys
         self._publisher = publisher
         self._telemetry = telemetry
-        self._logger = logger
         self._clock = clock
         self._monotonic = monotonic
         self._aggregator = build_aggregator(settings)
         self._ordered = settings.partition_strategy == PartitionStrategy.USER
 
-    def handle(self, request: IngestRequest, remaining_seconds: float) -> Response:
-        """The HTTP answer to one request; never raises for anything the client sent."""
-        try:
-            accepted, rejections = self._ingest(request, remaining_seconds)
-        except IngestError as error:
-            self._report_failure(error)
-            return error_answer(error)
-        if rejections:
-            self._telemetry.rejected(rejections)
-            self._logger.info(
-                "events rejected",
-                extra={"accepted": accepted, "rejected": [r.answer() for r in rejections[:20]]},
-            )
-        self._telemetry.accepted(accepted)
-        return events_answer(accepted, rejections)
-
-    def _ingest(
+    def ingest(
         self, request: IngestRequest, remaining_seconds: float
     ) -> tuple[int, list[Rejection]]:
+        """The number of events now in Kinesis and a Rejection for each event left out.
+
+        Raises IngestError when the request cannot be taken as a whole.
+        """
         settings = self._settings
         received_at = self._clock()
         deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
@@ -154,26 +136,11 @@ class Ingestor:
         duplicated = report.events_sent_again_after_lost_answer
         if duplicated:
             self._telemetry.possibly_duplicated(duplicated)
-            self._logger.warning(
+            logger.warning(
                 "a PutRecords answer was lost and its events were sent again; they may be in "
                 "the stream twice",
                 extra={"events_possibly_duplicated": duplicated},
             )
-
-    def _report_failure(self, error: IngestError) -> None:
-        self._telemetry.request_rejected(error.code)
-        status = status_for(error)
-        written = error.events_written if isinstance(error, PublishError) else 0
-        if written:
-            self._telemetry.possibly_duplicated(written)
-            self._logger.warning(
-                "answered with an error after some events were written; the retry duplicates them",
-                extra={"status": status, "events_possibly_duplicated": written},
-            )
-        if status >= 500:
-            self._logger.error(error.message, extra={"status": status, "code": error.code})
-        else:
-            self._logger.info(error.message, extra={"status": status, "code": error.code})
 
 
 def _batch_context(payload: Payload) -> dict[str, Any] | None:
@@ -186,5 +153,5 @@ def _batch_context(payload: Payload) -> dict[str, Any] | None:
 def _batch_sent_at(payload: Payload) -> datetime | None:
     try:
         return parse_time(payload.sent_at, "sentAt")
-    except InvalidEventError as error:
+    except RejectedEventError as error:
         raise MalformedBodyError(f"sentAt: {error.reason}") from None

@@ -21,12 +21,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from riptide.contract import PUT_PAYLOAD_UNIT_BYTES
 from riptide.ingest.exceptions import PublishRefusedError, PublishTimeoutError
 from riptide.kpl import KinesisRecord, put_records_batches
 from riptide.retry import Backoff, Deadline, wait_before_retry
-
-PAYLOAD_UNIT_BYTES = 25_000
-"""A PUT payload unit, the step Kinesis bills records in (taken at the lower reading of 25 KB)."""
 
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 2.0
@@ -76,7 +74,7 @@ class PublishReport:
         self.records_written += 1
         self.events_written += record.user_record_count
         self.bytes_written += size
-        self.payload_units += math.ceil(size / PAYLOAD_UNIT_BYTES)
+        self.payload_units += math.ceil(size / PUT_PAYLOAD_UNIT_BYTES)
         if id(record) in self._in_doubt:
             self._in_doubt.discard(id(record))
             self.events_in_doubt -= record.user_record_count

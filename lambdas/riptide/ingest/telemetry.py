@@ -1,4 +1,4 @@
-"""The producer's CloudWatch metrics (EMF, namespace Riptide), named in one place.
+"""The producer's CloudWatch metrics (EMF), as riptide.contract names them.
 
 - EventsAccepted; EventsRejected, in all and by the dimension reason (the rule broken).
 - RequestsRejected: requests refused whole, in all and by reason (the error code).
@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from riptide.contract import MetricName
 from riptide.ingest.events import Rejection
 from riptide.ingest.publisher import PublishReport
-
-NAMESPACE = "Riptide"
 
 
 class IngestTelemetry:
@@ -26,27 +25,27 @@ class IngestTelemetry:
         self._metrics = metrics
 
     def accepted(self, count: int) -> None:
-        self._metrics.add_metric("EventsAccepted", MetricUnit.Count, count)
+        self._metrics.add_metric(MetricName.EVENTS_ACCEPTED, MetricUnit.Count, count)
 
     def rejected(self, rejections: Iterable[Rejection]) -> None:
         by_reason = Counter(rejection.code for rejection in rejections)
-        self._metrics.add_metric("EventsRejected", MetricUnit.Count, by_reason.total())
+        self._metrics.add_metric(MetricName.EVENTS_REJECTED, MetricUnit.Count, by_reason.total())
         for code, count in by_reason.items():
-            self._by_reason("EventsRejected", code, count)
+            self._by_reason(MetricName.EVENTS_REJECTED, code, count)
 
     def request_rejected(self, code: str) -> None:
-        self._metrics.add_metric("RequestsRejected", MetricUnit.Count, 1)
-        self._by_reason("RequestsRejected", code, 1)
+        self._metrics.add_metric(MetricName.REQUESTS_REJECTED, MetricUnit.Count, 1)
+        self._by_reason(MetricName.REQUESTS_REJECTED, code, 1)
 
     def published(self, report: PublishReport) -> None:
         add = self._metrics.add_metric
-        add("KinesisRecords", MetricUnit.Count, report.records_written)
-        add("PutPayloadUnits", MetricUnit.Count, report.payload_units)
-        add("PutRetries", MetricUnit.Count, report.retries)
-        add("Bytes", MetricUnit.Bytes, report.bytes_written)
+        add(MetricName.KINESIS_RECORDS, MetricUnit.Count, report.records_written)
+        add(MetricName.PUT_PAYLOAD_UNITS, MetricUnit.Count, report.payload_units)
+        add(MetricName.PUT_RETRIES, MetricUnit.Count, report.retries)
+        add(MetricName.BYTES, MetricUnit.Bytes, report.bytes_written)
 
     def possibly_duplicated(self, count: int) -> None:
-        self._metrics.add_metric("EventsPossiblyDuplicated", MetricUnit.Count, count)
+        self._metrics.add_metric(MetricName.EVENTS_POSSIBLY_DUPLICATED, MetricUnit.Count, count)
 
     def _by_reason(self, name: str, reason: str, count: int) -> None:
         with single_metric(

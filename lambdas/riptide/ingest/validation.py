@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from riptide.ingest.exceptions import InvalidEventError
+from riptide.ingest.exceptions import RejectedEventError
 
 EVENT_TYPES = ("alias", "group", "identify", "page", "screen", "track")
 MAX_MESSAGE_ID_CHARS = 100
@@ -29,7 +29,7 @@ ClientTimes = tuple[datetime | None, datetime | None, datetime | None]
 
 
 def check_event(event: dict[str, Any], endpoint_type: str | None = None) -> ClientTimes:
-    """Check and normalize one event in place; InvalidEventError names the first broken rule.
+    """Check and normalize one event in place; RejectedEventError names the first broken rule.
 
     `endpoint_type` is the call's type for single calls (/v1/track: "track"), which an event may
     leave out; None for /v1/batch, where every event must say its type.
@@ -53,7 +53,7 @@ def check_event(event: dict[str, Any], endpoint_type: str | None = None) -> Clie
     if event_type == "track":
         name = get("event")
         if name.__class__ is not str or not name:
-            raise InvalidEventError(
+            raise RejectedEventError(
                 "missing_event_name",
                 "event",
                 "a track call needs the event name, a non-empty string",
@@ -66,7 +66,7 @@ def check_event(event: dict[str, Any], endpoint_type: str | None = None) -> Clie
     for field in _OBJECT_FIELDS:
         value = get(field)
         if value is not None and value.__class__ is not dict:
-            raise InvalidEventError("not_an_object", field, f"{field} must be an object")
+            raise RejectedEventError("not_an_object", field, f"{field} must be an object")
     timestamp = get("timestamp")
     original = get("originalTimestamp")
     sent_at = get("sentAt")
@@ -97,7 +97,9 @@ def parse_time(value: Any, field: str) -> datetime | None:
             pass
         else:
             return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    raise InvalidEventError("bad_timestamp", field, f"{_shown(value)} is not an ISO-8601 date-time")
+    raise RejectedEventError(
+        "bad_timestamp", field, f"{_shown(value)} is not an ISO-8601 date-time"
+    )
 
 
 def _check_type(event: dict[str, Any], endpoint_type: str | None) -> str:
@@ -106,7 +108,7 @@ def _check_type(event: dict[str, Any], endpoint_type: str | None) -> str:
         event["type"] = endpoint_type
         return endpoint_type
     if endpoint_type is not None and event_type != endpoint_type:
-        raise InvalidEventError(
+        raise RejectedEventError(
             "type_mismatch",
             "type",
             f"{_shown(event_type)} does not match the endpoint /v1/{endpoint_type}",
@@ -116,8 +118,8 @@ def _check_type(event: dict[str, Any], endpoint_type: str | None) -> str:
     return event_type
 
 
-def _unknown_type(event_type: Any) -> InvalidEventError:
-    return InvalidEventError(
+def _unknown_type(event_type: Any) -> RejectedEventError:
+    return RejectedEventError(
         "unknown_type", "type", f"{_shown(event_type)} is not one of {', '.join(EVENT_TYPES)}"
     )
 
@@ -136,22 +138,22 @@ def _normalize_identity(event: dict[str, Any]) -> None:
             identified = True
             continue
         elif value is not None:
-            raise InvalidEventError(
+            raise RejectedEventError(
                 "bad_identity", field, f"{field} must be a string or an integer"
             )
         event.pop(field, None)
     if not identified:
-        raise InvalidEventError(
+        raise RejectedEventError(
             "missing_identity", "userId", "userId or anonymousId is required (non-empty)"
         )
 
 
-def _bad_message_id(message_id: Any) -> InvalidEventError:
+def _bad_message_id(message_id: Any) -> RejectedEventError:
     if not isinstance(message_id, str) or not message_id:
-        return InvalidEventError(
+        return RejectedEventError(
             "bad_message_id", "messageId", "messageId must be a non-empty string"
         )
-    return InvalidEventError(
+    return RejectedEventError(
         "bad_message_id",
         "messageId",
         f"messageId is {len(message_id)} characters; the limit is {MAX_MESSAGE_ID_CHARS}",

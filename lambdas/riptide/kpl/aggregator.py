@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from operator import itemgetter
 
+from riptide.contract import MAX_RECORD_BYTES, PUT_PAYLOAD_UNIT_BYTES
 from riptide.kpl.exceptions import RecordTooLargeError
 from riptide.kpl.keys import KeyStrategy, RecordKeys, SpreadKeys
 from riptide.kpl.records import KinesisRecord
@@ -25,11 +26,9 @@ from riptide.kpl.wire import (
     seal,
 )
 
-MAX_KINESIS_RECORD_BYTES = 1_048_576
-"""Kinesis' limit on one record's data plus partition key."""
-
-DEFAULT_MAX_RECORD_BYTES = 25_000
-"""One PUT payload unit: the smallest billing step of a Kinesis record."""
+MAX_KINESIS_RECORD_BYTES = MAX_RECORD_BYTES
+DEFAULT_MAX_RECORD_BYTES = PUT_PAYLOAD_UNIT_BYTES
+"""Aggregates fill one PUT payload unit, the smallest billing step of a Kinesis record."""
 
 _MIN_RECORD_BYTES = 1_024
 _LOOKAHEAD = 16

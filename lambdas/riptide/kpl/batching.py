@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from riptide.contract import MAX_BYTES_PER_PUT, MAX_RECORDS_PER_PUT
 from riptide.kpl.records import KinesisRecord
-
-MAX_RECORDS_PER_PUT = 500
-MAX_BYTES_PER_PUT = 5 * 1_048_576
-"""PutRecords accepts at most 500 records and 5 MiB (data plus partition keys) per call."""
 
 
 def put_records_batches(

@@ -1,7 +1,7 @@
 """Per-minute rollups of behavioural events: counts, sums and HLL sketches, for Apache Druid."""
 
 from riptide.rollup.accumulator import COUNTER_NAMES, Rollup
-from riptide.rollup.exceptions import InvalidEventError, LateEventError, RollupSettingsError
+from riptide.rollup.exceptions import LateEventError, RollupSettingsError, UnrollableEventError
 from riptide.rollup.schema import (
     DEFAULT_DIMENSIONS_JSON,
     DEFAULT_METRICS_JSON,
@@ -17,7 +17,6 @@ __all__ = [
     "DEFAULT_DIMENSIONS_JSON",
     "DEFAULT_METRICS_JSON",
     "Dimension",
-    "InvalidEventError",
     "LateEventError",
     "Metric",
     "MetricKind",
@@ -25,4 +24,5 @@ __all__ = [
     "RollupSchema",
     "RollupSettingsError",
     "TimePolicy",
+    "UnrollableEventError",
 ]

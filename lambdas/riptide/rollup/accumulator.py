@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from riptide.rollup import state as state_codec
-from riptide.rollup.exceptions import InvalidEventError, LateEventError
+from riptide.rollup.exceptions import LateEventError, UnrollableEventError
 from riptide.rollup.layout import layout_for
 from riptide.rollup.schema import RollupSchema
 from riptide.rollup.time_policy import FUTURE_CLAMPED, LATE_ACCEPTED, TimePolicy
@@ -53,7 +53,7 @@ class Rollup:
         """Roll one JSON event up.
 
         `arrived_at` (epoch seconds, e.g. Kinesis' approximate arrival time) stands in for
-        receivedAt when an event lacks it. Raises InvalidEventError naming the field, or
+        receivedAt when an event lacks it. Raises UnrollableEventError naming the field, or
         LateEventError when the time policy quarantines the event.
         """
         layout = self._layout
@@ -74,7 +74,7 @@ class Rollup:
                     minute = int(timestamp.timestamp() // 60)
                 else:
                     minute = self._minute(timestamp, received_at, arrived_at)
-        except InvalidEventError as error:
+        except UnrollableEventError as error:
             self._counters[LATE_REJECTED if type(error) is LateEventError else INVALID] += 1
             raise
         values = layout.read(event)
@@ -92,13 +92,15 @@ class Rollup:
     def _minute(self, timestamp: Any, received_at: Any, arrived_at: float | None) -> int:
         """The event's minute under the time policy (`add` inlines the common on-time case)."""
         if timestamp is None:
-            raise InvalidEventError("timestamp: missing")
+            raise UnrollableEventError("timestamp: missing")
         if received_at is not None:
             received_time = _epoch_seconds(received_at)
         elif arrived_at is not None:
             received_time = arrived_at
         else:
-            raise InvalidEventError("receivedAt: missing, and no arrival time to stand in for it")
+            raise UnrollableEventError(
+                "receivedAt: missing, and no arrival time to stand in for it"
+            )
         event_time, counter = self.time_policy.place(_epoch_seconds(timestamp), received_time)
         if counter is not None:
             self._counters[counter] += 1

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from riptide.rollup.exceptions import InvalidEventError
+from riptide.rollup.exceptions import UnrollableEventError
 from riptide.rollup.schema import TIME_FIELDS, Path, RollupSchema
 
 Tree = dict[str, Any]
@@ -37,9 +37,9 @@ class EventDecoder:
         try:
             return self._decoder.decode(payload)
         except msgspec.ValidationError as error:
-            raise InvalidEventError(_field_reason(str(error))) from None
+            raise UnrollableEventError(_field_reason(str(error))) from None
         except msgspec.DecodeError as error:
-            raise InvalidEventError(f"event: not JSON ({error})") from None
+            raise UnrollableEventError(f"event: not JSON ({error})") from None
 
     def reader(self, paths: Iterable[Path]) -> Reader:
         """A function of a decoded event returning the values at `paths`, None where absent.

@@ -1,11 +1,13 @@
 """Errors of the rollup engine: one for bad settings, two for events the consumer quarantines."""
 
+from riptide.config import ConfigurationError
 
-class RollupSettingsError(ValueError):
+
+class RollupSettingsError(ConfigurationError):
     """The dimension or metric settings are malformed; the message names the bad entry."""
 
 
-class InvalidEventError(ValueError):
+class UnrollableEventError(ValueError):
     """An event cannot be rolled up; `reason` names the field and what is wrong with it."""
 
     def __init__(self, reason: str) -> None:
@@ -13,5 +15,5 @@ class InvalidEventError(ValueError):
         self.reason = reason
 
 
-class LateEventError(InvalidEventError):
+class LateEventError(UnrollableEventError):
     """An event is older than the late tolerance, so the time policy quarantines it."""

@@ -10,16 +10,13 @@ code.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
 import msgspec
 
-from riptide import env
 from riptide.rollup.exceptions import RollupSettingsError
 
 Path = tuple[str, ...]
@@ -154,13 +151,6 @@ class RollupSchema:
                 for name, spec in dimensions.items()
             ),
             metrics=tuple(_parse_metric(name, spec) for name, spec in metrics.items()),
-        )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> RollupSchema:
-        """Parse the ROLLUP_DIMENSIONS and ROLLUP_METRICS environment variables."""
-        return cls.from_settings(
-            environ.get(env.ROLLUP_DIMENSIONS), environ.get(env.ROLLUP_METRICS)
         )
 
     def druid_dimensions(self) -> list[str]:

@@ -6,16 +6,12 @@ against the consumer's clock, so a retried or replayed batch lands in exactly th
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from riptide import env
+from riptide import defaults
 from riptide.rollup.exceptions import LateEventError
 
-DEFAULT_LATE_TOLERANCE_SECONDS = 7 * 24 * 3600
-DEFAULT_FUTURE_TOLERANCE_SECONDS = 300
 DELAYED_AFTER_SECONDS = 300
 """Kept events older than this (relative to receivedAt) are counted as `late_accepted`."""
 
@@ -35,26 +31,14 @@ class TimePolicy:
       counted as `late_accepted` (offline replays from mobile SDKs).
     """
 
-    late_tolerance_seconds: int = DEFAULT_LATE_TOLERANCE_SECONDS
-    future_tolerance_seconds: int = DEFAULT_FUTURE_TOLERANCE_SECONDS
+    late_tolerance_seconds: int = defaults.LATE_TOLERANCE_SECONDS
+    future_tolerance_seconds: int = defaults.FUTURE_TOLERANCE_SECONDS
 
     def __post_init__(self) -> None:
         for name in ("late_tolerance_seconds", "future_tolerance_seconds"):
             value = getattr(self, name)
             if type(value) is not int or value < 0:
                 raise ValueError(f"{name}: expected a whole number of seconds >= 0, got {value!r}")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> TimePolicy:
-        """Read LATE_TOLERANCE_SECONDS and FUTURE_TOLERANCE_SECONDS, defaulting when unset."""
-        return cls(
-            late_tolerance_seconds=_seconds(
-                environ, env.LATE_TOLERANCE_SECONDS, DEFAULT_LATE_TOLERANCE_SECONDS
-            ),
-            future_tolerance_seconds=_seconds(
-                environ, env.FUTURE_TOLERANCE_SECONDS, DEFAULT_FUTURE_TOLERANCE_SECONDS
-            ),
-        )
 
     @property
     def quiet_ages(self) -> tuple[float, float]:
@@ -80,16 +64,6 @@ class TimePolicy:
         if age <= DELAYED_AFTER_SECONDS:
             return event_time, None
         return event_time, LATE_ACCEPTED
-
-
-def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
-    text = environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{name}: expected a whole number of seconds, got {text!r}") from None
 
 
 def _iso(seconds: float) -> str:

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 import consumer.handler
 import consumer.reconciler
-from tests.consumer.conftest import Buckets, configure
-from tests.consumer.event_source import Step, run_shard
-from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
-from tests.consumer.kinesis_events import LambdaContext, segment_event, shard_records
+from tests.delivery.conftest import Buckets, configure
+from tests.delivery.fault_injecting_druid import Fault, FaultInjectingDruid
+from tests.delivery.kinesis_events import CONSUMER, RECONCILER, segment_event, shard_records
+from tests.delivery.replay import Step, run_shard
 
-SHORT_BUDGET = LambdaContext(remaining_millis=3_500)
+SHORT_BUDGET = CONSUMER.frozen_context(3_500)
 INVALID = b'{"type":"track","timestamp":"not a time"}'
 
 events = st.one_of(
@@ -88,7 +88,7 @@ def test_druid_holds_exactly_the_input(
                     batch_size=size,
                     redeliver=again,
                     before=fault_injector(druid, fault),
-                    context=SHORT_BUDGET if fault != "none" else LambdaContext(),
+                    context=SHORT_BUDGET if fault != "none" else CONSUMER.frozen_context(),
                 )
                 for size, again, fault in plan
             )
@@ -102,12 +102,12 @@ def test_druid_holds_exactly_the_input(
         # The stream goes on: a later delivery succeeds, which also shows the reconciler that
         # Druid's task audit log is on, so it may re-drive a FAILED task that published nothing.
         later = shard_records(len(shards), [[payload((0, 4, 0))]])
-        run_shard(consumer.handler.handler, later, iter([Step(batch_size=1)]))
+        run_shard(consumer.handler.handler, later, itertools.repeat(Step(batch_size=1)))
         valid.append((0, 4, 0))
         for _ in range(10):
             if not aws.pending():
                 break
-            consumer.reconciler.handler({}, LambdaContext())
+            consumer.reconciler.handler({}, RECONCILER.frozen_context())
 
         assert aws.pending() == []
         totals = druid.totals()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -14,24 +15,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import consumer.handler
-from riptide import env
+from riptide.contract import Env
 from riptide.delivery import Outbox, ShardConsumer
 from riptide.delivery.batch import KinesisBatch
 from riptide.druid import DruidClient
 from riptide.quarantine import Quarantine
 from riptide.retry import Deadline
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
-from tests.consumer.conftest import (
+from tests.delivery.conftest import (
     DATASOURCE,
     OUTBOX_BUCKET,
     QUARANTINE_BUCKET,
     Buckets,
     configure,
 )
-from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
-from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records
+from tests.delivery.fault_injecting_druid import Fault, FaultInjectingDruid
+from tests.delivery.kinesis_events import CONSUMER, segment_event, shard_records
+from tools.lambda_kit.kinesis import ArrivalWindow, kinesis_event
 
-WINDOW = ("2026-11-27T10:00:00Z", "2026-11-27T10:01:00Z")
+WINDOW = ArrivalWindow.around(datetime(2026, 11, 27, 10, tzinfo=UTC).timestamp(), 60)
 
 
 def orders(count: int, minute: int = 0) -> list[bytes]:
@@ -41,9 +43,11 @@ def orders(count: int, minute: int = 0) -> list[bytes]:
 def test_window_carries_state_and_delivers_once_at_its_final_invoke(druid: FaultInjectingDruid):
     records = shard_records(3, [orders(2), orders(3), orders(4, minute=2)])
 
-    first = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+    first = consumer.handler.handler(
+        kinesis_event(records[:1], window=WINDOW), CONSUMER.frozen_context()
+    )
     second = consumer.handler.handler(
-        kinesis_event(records[1:2], window=WINDOW, state=first["state"]), LambdaContext()
+        kinesis_event(records[1:2], window=WINDOW, state=first["state"]), CONSUMER.frozen_context()
     )
     assert druid.tasks == {}
     assert first["batchItemFailures"] == second["batchItemFailures"] == []
@@ -52,7 +56,7 @@ def test_window_carries_state_and_delivers_once_at_its_final_invoke(druid: Fault
 
     final = consumer.handler.handler(
         kinesis_event(records[2:], window=WINDOW, state=second["state"], final=True),
-        LambdaContext(),
+        CONSUMER.frozen_context(),
     )
 
     assert final == {"batchItemFailures": [], "state": {}}
@@ -65,11 +69,13 @@ def test_redelivered_records_already_in_the_state_are_not_added_again(
     druid: FaultInjectingDruid,
 ):
     records = shard_records(0, [orders(2), orders(3)])
-    carried = consumer.handler.handler(kinesis_event(records, window=WINDOW), LambdaContext())
+    carried = consumer.handler.handler(
+        kinesis_event(records, window=WINDOW), CONSUMER.frozen_context()
+    )
 
     final = consumer.handler.handler(
         kinesis_event(records, window=WINDOW, state=carried["state"], final=True),
-        LambdaContext(),
+        CONSUMER.frozen_context(),
     )
 
     assert final["state"] == {}
@@ -80,11 +86,13 @@ def test_failed_final_invoke_returns_its_input_state_and_the_retry_counts_once(
     druid: FaultInjectingDruid,
 ):
     records = shard_records(0, [orders(2), orders(3), orders(1)])
-    carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+    carried = consumer.handler.handler(
+        kinesis_event(records[:1], window=WINDOW), CONSUMER.frozen_context()
+    )
     druid.script_submit(Fault(200, delay=0.5, accept=True), *[Fault(503)] * 50)
     final_event = kinesis_event(records[1:2], window=WINDOW, state=carried["state"], final=True)
 
-    failed = consumer.handler.handler(final_event, LambdaContext(remaining_millis=3_900))
+    failed = consumer.handler.handler(final_event, CONSUMER.frozen_context(3_900))
 
     assert failed == {
         "batchItemFailures": [{"itemIdentifier": records[1].sequence_number}],
@@ -93,7 +101,7 @@ def test_failed_final_invoke_returns_its_input_state_and_the_retry_counts_once(
     druid.heal()
     retried = consumer.handler.handler(
         kinesis_event(records[1:], window=WINDOW, state=carried["state"], final=True),
-        LambdaContext(),
+        CONSUMER.frozen_context(),
     )
     assert retried == {"batchItemFailures": [], "state": {}}
     assert druid.totals()["events"] == 6
@@ -102,12 +110,14 @@ def test_failed_final_invoke_returns_its_input_state_and_the_retry_counts_once(
 
 def test_empty_final_invoke_delivers_the_state(druid: FaultInjectingDruid):
     records = shard_records(0, [orders(2)])
-    carried = consumer.handler.handler(kinesis_event(records, window=WINDOW), LambdaContext())
+    carried = consumer.handler.handler(
+        kinesis_event(records, window=WINDOW), CONSUMER.frozen_context()
+    )
     empty_final = kinesis_event(
         [], window=WINDOW, state=carried["state"], final=True, shard=records[0].shard_id
     )
 
-    assert consumer.handler.handler(empty_final, LambdaContext()) == {
+    assert consumer.handler.handler(empty_final, CONSUMER.frozen_context()) == {
         "batchItemFailures": [],
         "state": {},
     }
@@ -118,14 +128,16 @@ def test_empty_final_invoke_that_cannot_deliver_fails_so_lambda_retries_it_with_
     druid: FaultInjectingDruid, aws: Buckets
 ):
     records = shard_records(0, [orders(2)])
-    carried = consumer.handler.handler(kinesis_event(records, window=WINDOW), LambdaContext())
+    carried = consumer.handler.handler(
+        kinesis_event(records, window=WINDOW), CONSUMER.frozen_context()
+    )
     empty_final = kinesis_event(
         [], window=WINDOW, state=carried["state"], final=True, shard=records[0].shard_id
     )
     aws.s3.delete_bucket(Bucket=OUTBOX_BUCKET)
 
     with pytest.raises(ClientError):
-        consumer.handler.handler(empty_final, LambdaContext())
+        consumer.handler.handler(empty_final, CONSUMER.frozen_context())
 
     assert druid.totals().get("events", 0) == 0
 
@@ -181,11 +193,13 @@ def test_a_rollup_nearing_the_state_cap_is_delivered_early_under_its_own_range(
 
 def test_window_terminated_early_delivers_its_state(druid: FaultInjectingDruid):
     records = shard_records(0, [orders(2), orders(1)])
-    carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+    carried = consumer.handler.handler(
+        kinesis_event(records[:1], window=WINDOW), CONSUMER.frozen_context()
+    )
 
     ended = consumer.handler.handler(
         kinesis_event(records[1:], window=WINDOW, state=carried["state"], terminated_early=True),
-        LambdaContext(),
+        CONSUMER.frozen_context(),
     )
 
     assert ended == {"batchItemFailures": [], "state": {}}
@@ -196,12 +210,14 @@ def test_a_state_the_new_rollup_settings_cannot_read_is_quarantined_and_the_shar
     druid: FaultInjectingDruid, aws: Buckets, monkeypatch: pytest.MonkeyPatch
 ):
     records = shard_records(0, [orders(2), orders(3)])
-    carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
-    configure(monkeypatch, druid.url, **{env.ROLLUP_DIMENSIONS: json.dumps({"site": "site"})})
+    carried = consumer.handler.handler(
+        kinesis_event(records[:1], window=WINDOW), CONSUMER.frozen_context()
+    )
+    configure(monkeypatch, druid.url, **{Env.ROLLUP_DIMENSIONS: json.dumps({"site": "site"})})
 
     final = consumer.handler.handler(
         kinesis_event(records[1:], window=WINDOW, state=carried["state"], final=True),
-        LambdaContext(),
+        CONSUMER.frozen_context(),
     )
 
     assert final == {"batchItemFailures": [], "state": {}}
@@ -251,13 +267,15 @@ def test_a_malformed_window_state_is_quarantined_whole_and_the_shard_goes_on(
     for key in aws.keys(QUARANTINE_BUCKET):
         aws.s3.delete_object(Bucket=QUARANTINE_BUCKET, Key=key)
     records = shard_records(next(EXAMPLE_SHARDS), [orders(2), orders(3)])
-    carried = consumer.handler.handler(kinesis_event(records[:1], window=WINDOW), LambdaContext())
+    carried = consumer.handler.handler(
+        kinesis_event(records[:1], window=WINDOW), CONSUMER.frozen_context()
+    )
     state = data.draw(malformed(carried["state"]))
     rest = records[1:] if with_records else []
 
     response = consumer.handler.handler(
         kinesis_event(rest, window=WINDOW, state=state, final=final, shard=records[0].shard_id),
-        LambdaContext(),
+        CONSUMER.frozen_context(),
     )
 
     assert response["batchItemFailures"] == []

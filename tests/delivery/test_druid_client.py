@@ -25,7 +25,7 @@ from riptide.druid import (
     read_compaction_config,
 )
 from riptide.retry import Deadline
-from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
+from tests.delivery.fault_injecting_druid import Fault, FaultInjectingDruid
 
 TASK = {"type": "index_parallel", "id": "riptide_test_1", "spec": {}}
 

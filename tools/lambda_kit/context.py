@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ACCOUNT_ID = "123456789012"
+REGION = "eu-west-1"
+
+
+def stopped_clock() -> float:
+    """A clock that never moves: a context read with it always has the same time left."""
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -14,9 +21,9 @@ class FunctionSpec:
     """What the stack configures for one function, as far as a handler can observe it."""
 
     name: str
-    region: str
-    timeout_seconds: int
-    memory_mb: int
+    region: str = REGION
+    timeout_seconds: int = 60
+    memory_mb: int = 1024
 
     @property
     def arn(self) -> str:
@@ -26,6 +33,12 @@ class FunctionSpec:
         """The context of one invocation, its time budget starting now."""
         return LambdaContext(self, time.monotonic() + self.timeout_seconds)
 
+    def frozen_context(self, remaining_millis: int | None = None) -> LambdaContext:
+        """A context whose time left never changes (the timeout unless given), so that what a
+        handler does with its budget does not depend on how fast the machine is."""
+        millis = self.timeout_seconds * 1000 if remaining_millis is None else remaining_millis
+        return LambdaContext(self, millis / 1000, clock=stopped_clock)
+
 
 @dataclass
 class LambdaContext:
@@ -33,6 +46,7 @@ class LambdaContext:
 
     function: FunctionSpec
     deadline: float
+    clock: Callable[[], float] = time.monotonic
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     function_version: str = "$LATEST"
     identity: object = None
@@ -59,4 +73,4 @@ class LambdaContext:
         return f"local/[$LATEST]{self.aws_request_id.replace('-', '')}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
+        return max(0, int((self.deadline - self.clock()) * 1000))

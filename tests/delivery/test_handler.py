@@ -11,20 +11,16 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 
 import consumer.handler
-from riptide import env
+from riptide.config import ConfigurationError
+from riptide.contract import Env
 from riptide.delivery import KinesisBatch
-from riptide.delivery.runtime import SettingsError
 from riptide.druid import DruidRequestError
-from tests.consumer.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
-from tests.consumer.fault_injecting_druid import Fault, FaultInjectingDruid
-from tests.consumer.kinesis_events import (
-    LambdaContext,
-    kinesis_event,
-    segment_event,
-    shard_records,
-)
+from tests.delivery.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
+from tests.delivery.fault_injecting_druid import Fault, FaultInjectingDruid
+from tests.delivery.kinesis_events import CONSUMER, segment_event, shard_records
+from tools.lambda_kit.kinesis import ArrivalWindow, kinesis_event
 
-SHORT_BUDGET = LambdaContext(remaining_millis=3_900)
+SHORT_BUDGET = CONSUMER.frozen_context(3_900)
 """0.9 s for Druid after the handler's margin: room for a few 0.3 s attempts."""
 
 
@@ -35,7 +31,7 @@ def orders(count: int, revenue: float = 2.5, minute: int = 0) -> list[bytes]:
 def test_batch_is_rolled_up_and_delivered_as_one_task(druid: FaultInjectingDruid, aws: Buckets):
     records = shard_records(0, [orders(3), orders(2, minute=1)])
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert druid.totals() == {"events": 5, "revenue": 12.5, "quantity": 0}
@@ -60,7 +56,7 @@ def test_late_rows_travel_in_a_task_of_their_own_that_locks_whole_days(
     late["timestamp"] = "2026-11-25T23:59:00.000Z"
     records = shard_records(0, [[*orders(2), json.dumps(late).encode(), *orders(1, minute=1)]])
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     on_time_id = f"riptide_{DATASOURCE}_shardId-000000000000_{records[0].sequence_number}.0_"
@@ -83,8 +79,8 @@ def test_late_rows_travel_in_a_task_of_their_own_that_locks_whole_days(
 def test_redelivered_batch_is_recognised_not_counted_twice(druid: FaultInjectingDruid):
     event = kinesis_event(shard_records(0, [orders(4)]))
 
-    consumer.handler.handler(event, LambdaContext())
-    response = consumer.handler.handler(event, LambdaContext())
+    consumer.handler.handler(event, CONSUMER.frozen_context())
+    response = consumer.handler.handler(event, CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert len(druid.submissions) == 2
@@ -95,7 +91,7 @@ def test_redelivered_batch_is_recognised_not_counted_twice(druid: FaultInjecting
 def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
     druid: FaultInjectingDruid, aws: Buckets, monkeypatch: pytest.MonkeyPatch
 ):
-    configure(monkeypatch, druid.url, **{env.LATE_TOLERANCE_SECONDS: "3600"})
+    configure(monkeypatch, druid.url, **{Env.LATE_TOLERANCE_SECONDS: "3600"})
     late = json.dumps(
         {
             "type": "track",
@@ -112,7 +108,7 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
     corrupt = replace(to_corrupt, data=to_corrupt.data[:-1] + bytes([to_corrupt.data[-1] ^ 1]))
     records = [good, corrupt, mixed]
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert druid.totals()["events"] == 3
@@ -140,7 +136,7 @@ def test_a_sum_too_large_to_stay_finite_is_quarantined_and_the_row_keeps_its_rev
     huge = [segment_event(user_id=f"h{i}", revenue=1e308) for i in range(2)]
     records = shard_records(0, [orders(49) + huge[:1] + orders(49) + huge[1:]])
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert druid.totals() == {"events": 98, "revenue": 98 * 2.5, "quantity": 0}
@@ -155,7 +151,7 @@ def test_batch_fails_when_quarantine_cannot_be_written(druid: FaultInjectingDrui
     aws.s3.delete_bucket(Bucket=QUARANTINE_BUCKET)
     records = shard_records(0, [orders(1), [b"{broken"]])
 
-    response = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": records[0].sequence_number}]}
     assert druid.tasks == {}
@@ -183,7 +179,7 @@ def test_accepted_push_whose_answer_was_lost_is_not_repeated_after_a_shifted_ret
     assert len(druid.tasks) == 1  # Druid holds it, the consumer could not know
 
     druid.heal()
-    retried = consumer.handler.handler(kinesis_event(records), LambdaContext())
+    retried = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
 
     assert retried == {"batchItemFailures": []}
     assert druid.totals()["events"] == 10
@@ -202,7 +198,9 @@ def test_spec_rejection_raises_with_druids_own_words(druid: FaultInjectingDruid)
     )
 
     with pytest.raises(DruidRequestError) as raised:
-        consumer.handler.handler(kinesis_event(shard_records(0, [orders(1)])), LambdaContext())
+        consumer.handler.handler(
+            kinesis_event(shard_records(0, [orders(1)])), CONSUMER.frozen_context()
+        )
 
     assert raised.value.status == 400
     assert raised.value.druid_message == message
@@ -214,8 +212,8 @@ def test_every_already_exists_body_means_delivered(aws: Buckets, monkeypatch, st
     with FaultInjectingDruid(duplicate_style=style) as stub:
         configure(monkeypatch, stub.url)
         event = kinesis_event(shard_records(0, [orders(2)]))
-        consumer.handler.handler(event, LambdaContext())
-        response = consumer.handler.handler(event, LambdaContext())
+        consumer.handler.handler(event, CONSUMER.frozen_context())
+        response = consumer.handler.handler(event, CONSUMER.frozen_context())
 
     assert response == {"batchItemFailures": []}
     assert stub.totals()["events"] == 2
@@ -226,10 +224,10 @@ def test_druid_user_comes_from_secrets_manager(aws: Buckets, monkeypatch: pytest
         Name="riptide/druid", SecretString=json.dumps({"username": "riptide", "password": "pw"})
     )
     with FaultInjectingDruid(credentials=("riptide", "pw")) as stub:
-        configure(monkeypatch, stub.url, **{env.DRUID_SECRET_ARN: secret["ARN"]})
+        configure(monkeypatch, stub.url, **{Env.DRUID_SECRET_ARN: secret["ARN"]})
 
         response = consumer.handler.handler(
-            kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
+            kinesis_event(shard_records(0, [orders(2)])), CONSUMER.frozen_context()
         )
 
     assert response == {"batchItemFailures": []}
@@ -241,10 +239,10 @@ def test_a_druid_secret_left_as_created_means_druid_without_auth(
 ):
     secret = boto3.client("secretsmanager").create_secret(Name="riptide/druid", SecretString="{}")
     with FaultInjectingDruid() as stub:
-        configure(monkeypatch, stub.url, **{env.DRUID_SECRET_ARN: secret["ARN"]})
+        configure(monkeypatch, stub.url, **{Env.DRUID_SECRET_ARN: secret["ARN"]})
 
         response = consumer.handler.handler(
-            kinesis_event(shard_records(0, [orders(2)])), LambdaContext()
+            kinesis_event(shard_records(0, [orders(2)])), CONSUMER.frozen_context()
         )
 
     assert response == {"batchItemFailures": []}
@@ -252,16 +250,18 @@ def test_a_druid_secret_left_as_created_means_druid_without_auth(
 
 
 def test_missing_setting_is_named(druid: FaultInjectingDruid, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(env.OUTBOX_BUCKET)
+    monkeypatch.delenv(Env.OUTBOX_BUCKET)
     consumer.handler.shard_consumer.cache_clear()
 
-    with pytest.raises(SettingsError, match="OUTBOX_BUCKET: required, but not set"):
-        consumer.handler.handler(kinesis_event(shard_records(0, [orders(1)])), LambdaContext())
+    with pytest.raises(ConfigurationError, match="environment variable OUTBOX_BUCKET must be set"):
+        consumer.handler.handler(
+            kinesis_event(shard_records(0, [orders(1)])), CONSUMER.frozen_context()
+        )
 
 
 def test_powertools_event_class_and_plain_records_are_read_alike():
     records = shard_records(5, [[segment_event()]], aggregate=False)
-    raw = kinesis_event(records, window=("a", "b"), state={}, final=True)
+    raw = kinesis_event(records, window=ArrivalWindow(0, 60), state={}, final=True)
 
     from_class = KinesisBatch.from_event(KinesisStreamEvent(raw))
 

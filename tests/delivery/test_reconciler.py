@@ -9,18 +9,21 @@ import pytest
 
 import consumer.handler
 import consumer.reconciler
-from tests.consumer.conftest import OUTBOX_BUCKET, Buckets, configure
-from tests.consumer.fault_injecting_druid import FAILED_AFTER_PUBLISHING, Fault, FaultInjectingDruid
-from tests.consumer.kinesis_events import LambdaContext, kinesis_event, segment_event, shard_records
+from tests.delivery.conftest import OUTBOX_BUCKET, Buckets, configure
+from tests.delivery.fault_injecting_druid import FAILED_AFTER_PUBLISHING, Fault, FaultInjectingDruid
+from tests.delivery.kinesis_events import CONSUMER, RECONCILER, segment_event, shard_records
+from tools.lambda_kit.kinesis import kinesis_event
 
 
 def deliver(events: int, shard: int = 0) -> dict:
     orders = [segment_event(user_id=f"u{i}", revenue=1.0) for i in range(events)]
-    return consumer.handler.handler(kinesis_event(shard_records(shard, [orders])), LambdaContext())
+    return consumer.handler.handler(
+        kinesis_event(shard_records(shard, [orders])), CONSUMER.frozen_context()
+    )
 
 
 def reconcile() -> dict:
-    return consumer.reconciler.handler({}, LambdaContext(function_name="riptide-reconciler"))
+    return consumer.reconciler.handler({}, RECONCILER.frozen_context())
 
 
 def a_delivery_succeeded_before() -> None:
@@ -170,9 +173,7 @@ def test_druid_down_defers_tasks_without_ending_the_pass(druid: FaultInjectingDr
     deliver(3, shard=1)
     druid.script_status(*[Fault(status=503)] * 200)
 
-    report = consumer.reconciler.handler(
-        {}, LambdaContext(remaining_millis=6_000, function_name="riptide-reconciler")
-    )
+    report = consumer.reconciler.handler({}, RECONCILER.frozen_context(6_000))
 
     assert report["deferred"] >= 1
     assert report["deferred"] + report["unvisited"] == report["pending"] == 2

@@ -13,8 +13,8 @@ from moto import mock_aws
 
 import consumer.handler
 import consumer.reconciler
-from riptide import env
-from tests.consumer.fault_injecting_druid import FaultInjectingDruid
+from riptide.contract import Env
+from tests.delivery.fault_injecting_druid import FaultInjectingDruid
 from tests.fake_aws import use_fake_aws_credentials
 
 OUTBOX_BUCKET = "riptide-outbox"
@@ -56,17 +56,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Buckets]:
 def configure(monkeypatch: pytest.MonkeyPatch, druid_url: str, **extra: str) -> None:
     """Point both handlers at `druid_url` and drop their cached clients."""
     settings = {
-        env.DRUID_URL: druid_url,
-        env.DRUID_DATASOURCE: DATASOURCE,
-        env.OUTBOX_BUCKET: OUTBOX_BUCKET,
-        env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
-        env.DRUID_TIMEOUT_SECONDS: "0.3",
+        Env.DRUID_URL: druid_url,
+        Env.DRUID_DATASOURCE: DATASOURCE,
+        Env.OUTBOX_BUCKET: OUTBOX_BUCKET,
+        Env.QUARANTINE_BUCKET: QUARANTINE_BUCKET,
+        Env.DRUID_TIMEOUT_SECONDS: "0.3",
         **extra,
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     consumer.handler.shard_consumer.cache_clear()
-    consumer.reconciler.outbox_and_druid.cache_clear()
+    consumer.reconciler.reconciliation.cache_clear()
 
 
 @pytest.fixture
@@ -75,4 +75,4 @@ def druid(aws: Buckets, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultInject
         configure(monkeypatch, stub.url)
         yield stub
     consumer.handler.shard_consumer.cache_clear()
-    consumer.reconciler.outbox_and_druid.cache_clear()
+    consumer.reconciler.reconciliation.cache_clear()

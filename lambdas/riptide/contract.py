@@ -1,0 +1,108 @@
+"""What the stack, the functions and the local tooling promise each other, each name defined once.
+
+Environment variable names, routes, handler paths and service names, the metrics namespace and
+every metric name, the outbox's key prefixes and the Kinesis limits. Free of CDK and of the
+Lambda runtime's dependencies, so `infra/`, the handlers and `tools/` all import it and cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Env:
+    """Environment variables the stack sets on the functions (and the local pipeline sets too).
+
+    Plain strings, not an enum: they pass through CDK (jsii) and os.environ unchanged.
+    """
+
+    # Producer
+    STREAM_NAME = "STREAM_NAME"
+    WRITE_KEYS_SECRET_ARN = "WRITE_KEYS_SECRET_ARN"
+    MAX_BATCH_BYTES = "MAX_BATCH_BYTES"
+    MAX_BATCH_EVENTS = "MAX_BATCH_EVENTS"
+    MAX_EVENT_BYTES = "MAX_EVENT_BYTES"
+    TRUNCATE_IP = "TRUNCATE_IP"
+    PARTITION_STRATEGY = "PARTITION_STRATEGY"
+    PARTITION_BUCKETS = "PARTITION_BUCKETS"
+
+    # Consumer and reconciler
+    DRUID_URL = "DRUID_URL"
+    DRUID_DATASOURCE = "DRUID_DATASOURCE"
+    DRUID_SECRET_ARN = "DRUID_SECRET_ARN"
+    QUARANTINE_BUCKET = "QUARANTINE_BUCKET"
+    OUTBOX_BUCKET = "OUTBOX_BUCKET"
+    ROLLUP_DIMENSIONS = "ROLLUP_DIMENSIONS"
+    ROLLUP_METRICS = "ROLLUP_METRICS"
+    LATE_TOLERANCE_SECONDS = "LATE_TOLERANCE_SECONDS"
+    FUTURE_TOLERANCE_SECONDS = "FUTURE_TOLERANCE_SECONDS"
+    DRUID_TIMEOUT_SECONDS = "DRUID_TIMEOUT_SECONDS"
+
+    # Powertools (names defined by aws-lambda-powertools)
+    POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+    POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+
+
+SEGMENT_PATHS = ("batch", "track", "page", "screen", "identify", "group", "alias")
+"""The Tracking API paths the ingest API routes to the producer (POST /v1/<path>)."""
+
+
+class LambdaEntry(NamedTuple):
+    handler: str
+    service: str
+
+
+PRODUCER = LambdaEntry("producer.handler.handler", "riptide-producer")
+CONSUMER = LambdaEntry("consumer.handler.handler", "riptide-consumer")
+RECONCILER = LambdaEntry("consumer.reconciler.handler", "riptide-reconciler")
+
+METRICS_NAMESPACE = "Riptide"
+"""The CloudWatch namespace of every custom metric (Powertools reads it from the environment)."""
+
+
+class MetricName:
+    """Every custom metric the functions emit; alarms and the dashboard read them by these names."""
+
+    # Producer
+    EVENTS_ACCEPTED = "EventsAccepted"
+    EVENTS_REJECTED = "EventsRejected"
+    REQUESTS_REJECTED = "RequestsRejected"
+    KINESIS_RECORDS = "KinesisRecords"
+    PUT_PAYLOAD_UNITS = "PutPayloadUnits"
+    PUT_RETRIES = "PutRetries"
+    BYTES = "Bytes"
+    EVENTS_POSSIBLY_DUPLICATED = "EventsPossiblyDuplicated"
+
+    # Consumer
+    EVENTS_IN = "EventsIn"
+    BATCHES_DEFERRED = "BatchesDeferred"
+    ROLLUP_ROWS = "RollupRows"
+    EVENTS_LATE = "EventsLate"
+    EVENTS_CLAMPED = "EventsClamped"
+    EVENTS_QUARANTINED = "EventsQuarantined"
+    DRUID_LATENCY = "DruidLatency"
+    DRUID_TASKS_PUSHED = "DruidTasksPushed"
+    DRUID_DUPLICATES_SEEN = "DruidDuplicatesSeen"
+
+    # Reconciler
+    OUTBOX_PENDING = "OutboxPending"
+    TASKS_REDRIVEN = "TasksRedriven"
+    TASKS_RESUBMITTED = "TasksResubmitted"
+    TASKS_PUBLISHED_DESPITE_FAILURE = "TasksPublishedDespiteFailure"
+    TASKS_PUBLICATION_UNKNOWN = "TasksPublicationUnknown"
+    OUTBOX_OLDEST_AGE_SECONDS = "OutboxOldestAgeSeconds"
+
+
+OUTBOX_PENDING_PREFIX = "pending/"
+"""Outbox entries whose Druid task is not yet confirmed; they never expire."""
+OUTBOX_DONE_PREFIX = "done/"
+"""Markers of delivered tasks, kept so late redeliveries stay covered; the bucket expires them."""
+
+PUT_PAYLOAD_UNIT_BYTES = 25_000
+"""Kinesis bills each record in PUT payload units of 25 KB (taken at the lower reading)."""
+MAX_RECORD_BYTES = 1_048_576
+"""Kinesis' limit on one record's data plus partition key."""
+MAX_RECORDS_PER_PUT = 500
+MAX_BYTES_PER_PUT = 5 * 1_048_576
+"""PutRecords accepts at most 500 records and 5 MiB (data plus partition keys) per call."""
