@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import RemovalPolicy, SecretValue
+from aws_cdk import Duration, RemovalPolicy, SecretValue
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -20,9 +20,16 @@ from infra.environment import producer_environment
 from infra.functions import FunctionOptions, riptide_function
 from infra.retention import log_retention
 from infra.settings import Settings
-from riptide.contract import PRODUCER, SEGMENT_PATHS
+from riptide.contract import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    INGEST_PATHS,
+    PRODUCER,
+    SDK_SETTINGS_ROUTE,
+)
 
-CORS_HEADERS = ("Content-Type", "Authorization", "Content-Encoding")
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "requestTime": "$context.requestTime",
@@ -41,7 +48,8 @@ ACCESS_LOG_FIELDS = {
 
 
 class IngestApi(Construct):
-    """POST /v1/{batch,track,...} to the producer, which writes events to the stream."""
+    """POST /v1/{batch,track,...,b,t,...} and GET /v1/projects/{writeKey}/settings to the
+    producer, which writes events to the stream; CORS answered by the HTTP API itself."""
 
     def __init__(
         self,
@@ -97,8 +105,10 @@ class IngestApi(Construct):
             create_default_stage=False,
             cors_preflight=apigwv2.CorsPreflightOptions(
                 allow_origins=list(settings.cors_allow_origins),
-                allow_methods=[apigwv2.CorsHttpMethod.POST],
-                allow_headers=list(CORS_HEADERS),
+                allow_methods=[apigwv2.CorsHttpMethod(method) for method in CORS_ALLOW_METHODS],
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                expose_headers=list(CORS_EXPOSE_HEADERS),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
             ),
         )
         integration = HttpLambdaIntegration(
@@ -106,10 +116,13 @@ class IngestApi(Construct):
             self.producer,
             payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
         )
-        for path in SEGMENT_PATHS:
+        for path in INGEST_PATHS:
             self.api.add_routes(
                 path=f"/v1/{path}", methods=[apigwv2.HttpMethod.POST], integration=integration
             )
+        self.api.add_routes(
+            path=SDK_SETTINGS_ROUTE, methods=[apigwv2.HttpMethod.GET], integration=integration
+        )
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",

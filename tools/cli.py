@@ -1,7 +1,7 @@
 """The `riptide` command: run the pipeline locally, estimate its AWS cost, set up compaction.
 
-riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] ...
-riptide cost [--rate N] [--events-per-record N] [--bytes-per-event B] ...
+riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] [--browser] ...
+riptide cost [--rate N] [--events-per-request N ...] [--events-per-record N] ...
 riptide compaction [--druid-url URL] [--datasource NAME] ...
 """
 
@@ -17,7 +17,7 @@ from riptide.config import ConfigurationError
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
-from tools.costs import Workload, cost_table
+from tools.costs import REQUEST_SIZES, Workload, cost_table
 from tools.local.druid_access import DruidAccounts
 from tools.local.pipeline import RunOptions, run_pipeline
 from tools.local.report import render, write_json
@@ -54,6 +54,7 @@ def demo(args: argparse.Namespace) -> int:
         reconcile_every_seconds=args.reconcile_every,
         settle_timeout_seconds=args.settle_timeout,
         runs_dir=args.runs_dir,
+        browser=args.browser,
     )
     out = sys.stdout
     try:
@@ -69,13 +70,12 @@ def demo(args: argparse.Namespace) -> int:
 def cost(args: argparse.Namespace) -> int:
     workload = Workload(
         events_per_second=args.rate,
-        events_per_request=args.events_per_request,
         events_per_record=args.events_per_record,
         bytes_per_event=args.bytes_per_event,
         producer_ms_per_request=args.producer_ms,
         consumer_ms_per_1000_events=args.consumer_ms_per_1000,
     )
-    print(cost_table(workload))
+    print(cost_table(workload, sorted(set(args.events_per_request))))
     return EXIT_PASS
 
 
@@ -143,6 +143,12 @@ def parser() -> argparse.ArgumentParser:
         help="throttle Kinesis and take Druid down for a while during the run",
     )
     run.add_argument(
+        "--browser",
+        action="store_true",
+        help="also send shoppers' visits from shop pages in Chromium through the analytics-next "
+        "bundle, standard and batching mode in turn (needs scripts/chromium)",
+    )
+    run.add_argument(
         "--reconcile-every",
         type=float,
         default=5,
@@ -170,7 +176,7 @@ def parser() -> argparse.ArgumentParser:
 
     estimate = commands.add_parser(
         "cost",
-        help="monthly AWS cost at a given event rate, with and without KPL aggregation",
+        help="monthly AWS cost at a given event rate, by events per request",
     )
     estimate.add_argument(
         "--rate", type=float, default=defaults.events_per_second, help="events/s (%(default)s)"
@@ -189,9 +195,10 @@ def parser() -> argparse.ArgumentParser:
     )
     estimate.add_argument(
         "--events-per-request",
-        type=float,
-        default=defaults.events_per_request,
-        help="events in one HTTP request (%(default)s)",
+        type=_positive(float),
+        nargs="+",
+        default=list(REQUEST_SIZES),
+        help="events in one HTTP request, one column each (%(default)s)",
     )
     estimate.add_argument(
         "--producer-ms",

@@ -1,8 +1,11 @@
-"""Monthly AWS cost of the pipeline at a given event rate, with and without KPL aggregation.
+"""Monthly AWS cost of the pipeline at a given event rate, by how many events a request carries.
 
 The estimate multiplies list prices by volumes derived from a workload: how many events a
 request carries, how many events a Kinesis record carries, how big an event is in the stream and
 how long the functions run. A local run measures these; `riptide cost` takes them as flags.
+The producer aggregates the events of one request only, so a record never holds more events than
+the request brought: a browser sending one event per request gets no aggregation at all, and
+pays API Gateway and the producer Lambda for every single event.
 Covered: API Gateway HTTP API, the producer and consumer Lambdas, Kinesis provisioned shards and
 PUT payload units. Not covered: CloudWatch, X-Ray, S3, SQS, Secrets Manager, data transfer and
 Druid itself.
@@ -11,6 +14,7 @@ Druid itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from riptide.contract import PUT_PAYLOAD_UNIT_BYTES
@@ -36,7 +40,9 @@ class Workload:
     """The figures the cost depends on; defaults are what local runs measure.
 
     `bytes_per_event` is what one event takes in the stream (enriched JSON, plus its share of
-    the aggregation framing when aggregated).
+    the aggregation framing when aggregated). `events_per_record` is what a record holds when a
+    request brings enough events to fill it; `events_per_kinesis_record` caps it by the request.
+    `producer_ms_per_request` is one invocation's duration, mostly the PutRecords round trip.
     """
 
     events_per_second: float = 100_000
@@ -51,8 +57,16 @@ class Workload:
     batch_size: int = 1000
     tumbling_window_seconds: float = 60
 
+    @property
+    def events_per_kinesis_record(self) -> float:
+        """The producer aggregates within one request, so a record holds at most its events."""
+        return min(self.events_per_record, self.events_per_request)
+
     def unaggregated(self) -> Workload:
         return replace(self, events_per_record=1)
+
+    def with_events_per_request(self, events_per_request: float) -> Workload:
+        return replace(self, events_per_request=events_per_request)
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,8 @@ class CostLine:
 
 @dataclass(frozen=True)
 class Estimate:
+    requests_per_second: float
+    producer_concurrency: float
     records_per_second: float
     shards: int
     lines: tuple[CostLine, ...]
@@ -87,15 +103,17 @@ def lambda_dollars(invocations: float, seconds_each: float, memory_mb: int) -> f
 def estimate(workload: Workload) -> Estimate:
     """One month at a steady `events_per_second`."""
     rate = workload.events_per_second
-    record_bytes = workload.events_per_record * workload.bytes_per_event
-    records_per_second = rate / workload.events_per_record
+    events_per_record = workload.events_per_kinesis_record
+    record_bytes = events_per_record * workload.bytes_per_event
+    records_per_second = rate / events_per_record
     units_per_record = math.ceil(record_bytes / PUT_PAYLOAD_UNIT_BYTES)
     shards = max(
         1,
         math.ceil(records_per_second * record_bytes / SHARD_BYTES_PER_SECOND),
         math.ceil(records_per_second / SHARD_RECORDS_PER_SECOND),
     )
-    requests = rate / workload.events_per_request * SECONDS_PER_MONTH
+    requests_per_second = rate / workload.events_per_request
+    requests = requests_per_second * SECONDS_PER_MONTH
     batches_per_shard_second = max(
         1 / workload.batching_window_seconds,
         records_per_second / shards / workload.batch_size,
@@ -141,38 +159,64 @@ def estimate(workload: Workload) -> Estimate:
             put_units * KINESIS_PER_MILLION_PUT_UNITS / 1e6,
         ),
     )
-    return Estimate(records_per_second, shards, lines)
+    producer_concurrency = requests_per_second * workload.producer_ms_per_request / 1000
+    return Estimate(requests_per_second, producer_concurrency, records_per_second, shards, lines)
 
 
-def cost_table(workload: Workload) -> str:
-    """The monthly cost with KPL aggregation next to one Kinesis record per event."""
-    aggregated = estimate(workload)
-    single = estimate(workload.unaggregated())
+REQUEST_SIZES = (1, 3, 10, 100)
+"""Events per request compared: a browser's standard mode (1), small and full client batches."""
+
+
+def cost_table(workload: Workload, request_sizes: Sequence[float] = REQUEST_SIZES) -> str:
+    """The monthly cost for each number of events per request, side by side, and the largest
+    request size without KPL aggregation (one Kinesis record per event) for comparison."""
+    largest = workload.with_events_per_request(max(request_sizes))
+    columns = [
+        (f"{size:,.4g} per request", estimate(workload.with_events_per_request(size)))
+        for size in request_sizes
+    ]
+    columns.append(
+        (f"{max(request_sizes):,.4g} per request, no KPL", estimate(largest.unaggregated()))
+    )
     header = (
-        f"Monthly AWS cost at {workload.events_per_second:,.0f} events/s "
-        f"(us-east-1 list prices of {PRICES_CHECKED_ON}; {workload.events_per_request:,.0f} "
-        f"events/request, {workload.bytes_per_event:,.0f} B/event, "
-        f"{workload.events_per_record:,.1f} events/record when aggregated)"
+        f"Monthly AWS cost at {workload.events_per_second:,.0f} events/s (us-east-1 list prices "
+        f"of {PRICES_CHECKED_ON}; {workload.bytes_per_event:,.0f} B/event; a Kinesis record "
+        f"holds up to {workload.events_per_record:,.1f} events, never more than one request's; "
+        f"producer {workload.producer_ms_per_request:,.0f} ms per request)"
     )
     rows = [
-        ("", f"aggregated ({workload.events_per_record:,.1f}/record)", "one record per event"),
-        (
-            "Kinesis records/s",
-            f"{aggregated.records_per_second:,.0f}",
-            f"{single.records_per_second:,.0f}",
-        ),
-        ("Shards needed", f"{aggregated.shards:,}", f"{single.shards:,}"),
+        ("events", *(title for title, _ in columns)),
+        ("Requests/s", *(f"{e.requests_per_second:,.0f}" for _, e in columns)),
+        ("Producer concurrency", *(f"{e.producer_concurrency:,.0f}" for _, e in columns)),
+        ("Kinesis records/s", *(f"{e.records_per_second:,.0f}" for _, e in columns)),
+        ("Shards needed", *(f"{e.shards:,}" for _, e in columns)),
     ]
-    for with_kpl, without in zip(aggregated.lines, single.lines, strict=True):
-        rows.append(
-            (
-                with_kpl.item,
-                f"${with_kpl.dollars:,.0f}  ({with_kpl.volume})",
-                f"${without.dollars:,.0f}  ({without.volume})",
-            )
+    for index, line in enumerate(columns[0][1].lines):
+        rows.append((line.item, *(_money(e.lines[index].dollars) for _, e in columns)))
+    rows.append(("Total per month", *(_money(e.total) for _, e in columns)))
+    rows.append(
+        (
+            "per million events",
+            *(f"${e.total / _events_per_month(workload) * 1e6:,.2f}" for _, e in columns),
         )
-    rows.append(("Total per month", f"${aggregated.total:,.0f}", f"${single.total:,.0f}"))
-    return header + "\n" + render_table(rows)
+    )
+    return header + "\n" + render_table(rows) + "\n\n" + _volumes(columns)
+
+
+def _events_per_month(workload: Workload) -> float:
+    return workload.events_per_second * SECONDS_PER_MONTH
+
+
+def _money(dollars: float) -> str:
+    return f"${dollars:,.0f}"
+
+
+def _volumes(columns: list[tuple[str, Estimate]]) -> str:
+    """What each column's dollars are made of, one line per column."""
+    return "\n".join(
+        f"{title}: " + "; ".join(f"{line.item} {line.volume}" for line in estimate.lines)
+        for title, estimate in columns
+    )
 
 
 def render_table(rows: list[tuple[str, ...]]) -> str:

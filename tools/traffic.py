@@ -207,6 +207,11 @@ class ShopperTraffic:
     def take(self, count: int) -> list[SiteEvent]:
         return [self.next_event() for _ in range(count)]
 
+    def next_session(self) -> tuple[Site, list[Event]]:
+        """One whole visit, in order, for clients that send a visit at a time (a browser page)."""
+        session = self._new_session()
+        return session.site, [self._stamp(session, body) for body in session.pending]
+
     def _stamp(self, session: Session, body: Event) -> Event:
         page = body.pop("_page")
         context = {**session.context} if session.in_app else {**session.context, "page": page}

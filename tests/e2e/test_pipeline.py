@@ -93,7 +93,8 @@ def druid_sum_of_events(druid: Druid, datasource: str) -> int:
 
 
 def test_every_accepted_event_is_in_druid_exactly_once(druid: Druid, tmp_path: Path) -> None:
-    completed, report = run_demo(tmp_path, *SHORT_RUN)
+    """HTTP clients as the server SDKs send, and shop pages in Chromium with analytics-next."""
+    completed, report = run_demo(tmp_path, *SHORT_RUN, "--browser")
 
     assert completed.returncode == 0, completed.stdout[-4000:]
     assert "CHECK: events accepted" in completed.stdout and ": PASS" in completed.stdout
@@ -101,9 +102,13 @@ def test_every_accepted_event_is_in_druid_exactly_once(druid: Druid, tmp_path: P
     assert report["sent"] == report["accepted"] + report["rejected"]
     assert report["rejected"] == report["bad_sent"] > 0
     assert report["unexpected_rejections"] == 0
-    assert report["stream_events"] == report["accepted"]
+    assert set(report["browser_visits"]) == {"standard", "batching"}
+    assert report["browser_sent"] == report["browser_accepted"] > 0
+    assert report["browser_missing"] == report["browser_failed_visits"] == 0
+    accepted = report["accepted"] + report["browser_accepted"]
+    assert report["stream_events"] == accepted
     assert report["stream_repeated_message_ids"] == 0
-    assert druid_sum_of_events(druid, report["datasource"]) == report["accepted"]
+    assert druid_sum_of_events(druid, report["datasource"]) == accepted
 
 
 def test_nothing_is_lost_or_doubled_when_kinesis_throttles_druid_fails_and_the_consumer_crashes(

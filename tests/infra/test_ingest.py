@@ -6,7 +6,7 @@ import json
 
 from aws_cdk.assertions import Match
 
-from riptide.contract import SEGMENT_PATHS
+from riptide.contract import INGEST_PATHS, SDK_PATHS, SEGMENT_PATHS
 from tests.infra.synthesis import PRODUCER, Synthesis
 
 
@@ -15,7 +15,11 @@ def test_each_segment_endpoint_is_a_post_route_to_the_producer(default: Synthesi
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in default.resources("AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {f"POST /v1/{path}" for path in SEGMENT_PATHS}
+    assert set(routes) == {f"POST /v1/{path}" for path in INGEST_PATHS} | {
+        "GET /v1/projects/{writeKey}/settings"
+    }
+    assert {f"POST /v1/{path}" for path in (*SEGMENT_PATHS, *SDK_PATHS)} <= set(routes)
+    assert "POST /v1/t" in routes and "POST /v1/b" in routes
     integrations = default.resources("AWS::ApiGatewayV2::Integration")
     (integration_id,) = integrations
     for route in routes.values():
@@ -32,9 +36,16 @@ def test_cors_lets_browsers_post_segment_requests(default: Synthesis, custom: Sy
         {
             "ProtocolType": "HTTP",
             "CorsConfiguration": {
-                "AllowMethods": ["POST"],
-                "AllowHeaders": ["Content-Type", "Authorization", "Content-Encoding"],
+                "AllowMethods": ["GET", "POST"],
+                "AllowHeaders": [
+                    "Content-Type",
+                    "Authorization",
+                    "Content-Encoding",
+                    "X-Retry-Count",
+                ],
+                "ExposeHeaders": ["Retry-After", "X-RateLimit-Reset"],
                 "AllowOrigins": ["*"],
+                "MaxAge": 3600,
             },
         },
     )

@@ -120,18 +120,6 @@ def test_the_write_key_never_reaches_the_stream(producer: Producer):
     assert "writeKey" not in stored
 
 
-def test_cors_preflight_is_answered(producer: Producer):
-    answer = producer.post(
-        "/v1/batch",
-        raw_body=b"",
-        method="OPTIONS",
-        headers={"origin": "https://shop.example", "access-control-request-method": "POST"},
-    )
-
-    assert answer.status == 204
-    assert answer.headers["Access-Control-Allow-Origin"] == "*"
-
-
 def test_with_the_user_strategy_each_users_events_stay_on_one_shard_in_order(make_producer):
     producer: Producer = make_producer(partition_strategy="user", partition_buckets=16)
     events = [track(i, userId=f"user-{i % 7}", properties={"pad": "x" * 400}) for i in range(300)]

@@ -94,7 +94,7 @@ def test_a_lost_answer_then_a_budget_run_out_counts_each_event_once(
     assert emitted_metrics(capsys.readouterr().out)["EventsPossiblyDuplicated"] == 100
 
 
-def test_throttling_that_outlasts_the_budget_is_429_with_retry_after(
+def test_throttling_that_outlasts_the_budget_is_429_with_both_retry_headers(
     make_producer, capsys: pytest.CaptureFixture[str]
 ):
     throttle_odd = FailRecords(THROTTLED, positions=lambda i: i % 2 == 1)
@@ -104,6 +104,7 @@ def test_throttling_that_outlasts_the_budget_is_429_with_retry_after(
 
     assert answer.status == 429
     assert answer.headers["Retry-After"] == "1"
+    assert answer.headers["X-RateLimit-Reset"] == "1", "analytics-next waits this many seconds"
     assert answer.body["code"] == "kinesis_throttled"
     assert answer.body["message"].startswith("Kinesis did not take ")
     assert len(producer.kinesis.calls) > 2

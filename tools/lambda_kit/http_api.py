@@ -22,10 +22,14 @@ def payload_v2_event(
     source_ip: str,
     domain_name: str,
     received_at: datetime | None = None,
+    route_key: str | None = None,
+    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The event API Gateway's HTTP API sends a Lambda proxy integration (payload format 2.0):
     headers lowercased (repeats joined by commas), binary or compressed bodies base64-encoded,
-    requestContext filled in; `received_at` (now unless given) stamps the request."""
+    requestContext filled in; `received_at` (now unless given) stamps the request. `route_key`
+    names the matched route ("GET /v1/projects/{writeKey}/settings"; default method and path),
+    whose `path_parameters` fill pathParameters."""
     path, _, query = raw_path.partition("?")
     merged: dict[str, str] = {}
     for name, value in headers:
@@ -33,7 +37,7 @@ def payload_v2_event(
         merged[key] = f"{merged[key]},{value}" if key in merged else value
     encoded = _needs_base64(merged, body)
     now = received_at or datetime.now(UTC)
-    route_key = f"{method} {path}"
+    route_key = route_key or f"{method} {path}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -68,6 +72,8 @@ def payload_v2_event(
         )
     if "cookie" in merged:
         event["cookies"] = [cookie.strip() for cookie in merged["cookie"].split(";")]
+    if path_parameters:
+        event["pathParameters"] = path_parameters
     return event
 
 

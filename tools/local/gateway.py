@@ -1,37 +1,74 @@
 """A local stand-in for the HTTP API: HTTP requests in, payload 2.0 events to the producer.
 
-It serves the stack's routes (POST /v1/{batch,track,...}), shapes each request the way API
-Gateway does for a Lambda proxy integration (headers lowercased, binary or compressed bodies
-base64-encoded, requestContext filled in) and answers with what the handler returns. A handler
-that raises, or overruns its timeout, gets API Gateway's 500.
+It serves the stack's routes (POST /v1/{batch,track,...,b,t,...} and GET
+/v1/projects/{writeKey}/settings), shapes each request the way API Gateway does for a Lambda
+proxy integration (headers lowercased, X-Forwarded-* added, binary or compressed bodies
+base64-encoded, requestContext and pathParameters filled in) and answers with what the handler
+returns. A handler that raises, or overruns its timeout, gets API Gateway's 500. With a
+`CorsPolicy` it answers preflights itself and puts the CORS headers on every answer, as API
+Gateway does.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from riptide.contract import SEGMENT_PATHS
+from riptide.contract import INGEST_PATHS, SDK_SETTINGS_ROUTE
 from tools.lambda_kit.context import FunctionSpec, LambdaContext
 from tools.lambda_kit.http_api import payload_v2_event
+from tools.local.cors import CorsPolicy
 from tools.local.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
-ROUTES = frozenset(f"/v1/{path}" for path in SEGMENT_PATHS)
+ROUTES = (
+    *(("POST", f"/v1/{path}") for path in INGEST_PATHS),
+    ("GET", SDK_SETTINGS_ROUTE),
+)
+"""(method, route template) of each route, as the stack defines them."""
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 INTERNAL_ERROR = (500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
 NOT_FOUND = (404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
 TOO_LARGE = (413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
 
 Answer = tuple[int, dict[str, str], bytes]
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route_key: str
+    path_parameters: dict[str, str]
+
+
+def _route_pattern(template: str) -> re.Pattern[str]:
+    """/v1/projects/{writeKey}/settings -> a regex with one named group per path parameter."""
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part) for index, part in enumerate(parts)
+    )
+    return re.compile(pattern + "$")
+
+
+_ROUTE_PATTERNS = [(method, template, _route_pattern(template)) for method, template in ROUTES]
+
+
+def match_route(method: str, path: str) -> RouteMatch | None:
+    """The route a request goes to, as API Gateway picks it, or None (API Gateway's 404)."""
+    for route_method, template, pattern in _ROUTE_PATTERNS:
+        found = pattern.match(path) if route_method == method else None
+        if found:
+            return RouteMatch(f"{method} {template}", found.groupdict())
+    return None
 
 
 def lambda_answer(result: Any) -> Answer:
@@ -45,15 +82,27 @@ def lambda_answer(result: Any) -> Answer:
 
 
 class LocalHttpApi:
-    """The HTTP API on 127.0.0.1 in front of one producer handler, with bounded concurrency."""
+    """The HTTP API on 127.0.0.1 in front of one producer handler.
 
-    def __init__(self, handler: Handler, function: FunctionSpec, concurrency: int = 4) -> None:
+    The handler runs one invocation at a time, as in one Lambda execution environment: its
+    Powertools router keeps the request being answered in class-level state, so two requests
+    in one process at once could each be answered with the other's event. Connections are still
+    taken concurrently; they queue for the function, as requests queue for a busy container.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        function: FunctionSpec,
+        cors: CorsPolicy | None = None,
+    ) -> None:
         self.handler = handler
         self.function = function
+        self.cors = cors
         self.statuses: Counter[int] = Counter()
         self.invocations = 0
         self.busy_seconds = 0.0
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._environment = threading.Lock()
         self._lock = threading.Lock()
         self._server = LoopbackServer(_request_handler(self))
 
@@ -69,7 +118,7 @@ class LocalHttpApi:
         self._server.stop()
 
     def answer(self, event: dict[str, Any]) -> Answer:
-        with self._slots:
+        with self._environment:
             context = self.function.new_context()
             started = time.monotonic()
             try:
@@ -82,6 +131,11 @@ class LocalHttpApi:
             if time.monotonic() - started > self.function.timeout_seconds:
                 return INTERNAL_ERROR
         return lambda_answer(result)
+
+    def drain(self) -> None:
+        """Return once the invocation in flight, if any, has finished."""
+        with self._environment:
+            pass
 
     def _record(self, seconds: float) -> None:
         with self._lock:
@@ -98,30 +152,53 @@ def _request_handler(api: LocalHttpApi) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            path = self.path.partition("?")[0]
+            self._call("POST")
+
+        def do_GET(self) -> None:
+            self._call("GET")
+
+        def do_OPTIONS(self) -> None:
+            self._call("OPTIONS")
+
+        def _call(self, method: str) -> None:
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            length = int(headers.get("content-length") or 0)
             if length > MAX_PAYLOAD_BYTES:
                 self.close_connection = True
-                self._send(TOO_LARGE)
+                self._send(headers, TOO_LARGE)
                 return
             body = self.rfile.read(length)
-            if path not in ROUTES:
-                self._send(NOT_FOUND)
+            if api.cors and CorsPolicy.is_preflight(method, headers):
+                self._write(api.cors.preflight(headers))
+                return
+            route = match_route(method, self.path.partition("?")[0])
+            if route is None:
+                self._send(headers, NOT_FOUND)
                 return
             event = payload_v2_event(
-                method="POST",
+                method=method,
                 raw_path=self.path,
-                headers=list(self.headers.items()),
+                headers=[*self.headers.items(), *self._forwarded()],
                 body=body,
                 source_ip=self.client_address[0],
                 domain_name=self.headers.get("Host", "127.0.0.1"),
+                route_key=route.route_key,
+                path_parameters=route.path_parameters,
             )
-            self._send(api.answer(event))
+            self._send(headers, api.answer(event))
 
-        def do_GET(self) -> None:
-            self._send(NOT_FOUND)
+        def _forwarded(self) -> list[tuple[str, str]]:
+            """The headers API Gateway adds to every request it passes on."""
+            return [
+                ("X-Forwarded-For", self.client_address[0]),
+                ("X-Forwarded-Port", str(self.server.server_address[1])),
+                ("X-Forwarded-Proto", "http"),
+            ]
 
-        def _send(self, answer: Answer) -> None:
+        def _send(self, request_headers: dict[str, str], answer: Answer) -> None:
+            self._write(api.cors.decorate(request_headers, answer) if api.cors else answer)
+
+        def _write(self, answer: Answer) -> None:
             status, headers, payload = answer
             api.count(status)
             self.send_response(status)

@@ -27,6 +27,8 @@ from infra.settings import Settings
 from riptide.contract import CONSUMER, PRODUCER, RECONCILER, Env
 from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws
+from tools.local.browser_load import BrowserCounts, BrowserShoppers
+from tools.local.cors import CorsPolicy
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
     DruidAccounts,
@@ -66,6 +68,8 @@ class RunOptions:
     reconcile_every_seconds: float = 5
     settle_timeout_seconds: float = 300
     runs_dir: Path = Path(".riptide/runs")
+    browser: bool = False
+    """Also send shoppers' sessions from Chromium through the analytics-next bundle."""
 
 
 def run_pipeline(options: RunOptions, out: TextIO) -> RunFigures:
@@ -77,9 +81,13 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunFigures:
                 print(f"fault plan: {line}", file=out)
         with Progress(run.snapshot, out):
             run.load.start()
+            if run.browser:
+                run.browser.start()
             if run.faults:
                 run.faults.start(run.plan)
             run.load.wait()
+            if run.browser:
+                run.browser.wait()
             run.phase = "draining"
             settle_problem = _wait_until_settled(options.settle_timeout_seconds, run.unsettled)
         return run.figures(options, settle_problem)
@@ -103,15 +111,17 @@ class Run:
     load: LoadGenerator
     faults: FaultInjection | None
     plan: FaultPlan
+    browser: BrowserShoppers | None = None
     phase: str = "sending"
     started: float = field(default_factory=time.monotonic)
 
     def snapshot(self) -> Snapshot:
         counts, stats = self.load.counts, self.mapping.stats
+        browser = self.browser.counts if self.browser else BrowserCounts()
         return Snapshot(
             elapsed=time.monotonic() - self.started,
-            sent=counts.sent,
-            accepted=counts.accepted,
+            sent=counts.sent + browser.sent,
+            accepted=counts.accepted + browser.in_stream,
             rejected=counts.rejected,
             kinesis_records=stats.records_read,
             rollup_rows=self.druid.rows_submitted,
@@ -136,6 +146,7 @@ class Run:
 
     def figures(self, options: RunOptions, settle_problem: str | None) -> RunFigures:
         counts, stats, druid = self.load.counts, self.mapping.stats, self.druid
+        browser = self.browser.counts if self.browser else BrowserCounts()
         first = (counts.first_sent_at or datetime.now(UTC)).replace(second=0, microsecond=0)
         end = (counts.last_sent_at or datetime.now(UTC)) + timedelta(minutes=2)
         return RunFigures(
@@ -155,6 +166,11 @@ class Run:
             unexpected_rejections=counts.unexpected_rejections,
             requests=counts.requests,
             requests_ok=counts.statuses[200],
+            browser_visits=dict(browser.visits),
+            browser_sent=browser.sent,
+            browser_accepted=browser.in_stream,
+            browser_missing=browser.missing,
+            browser_failed_visits=browser.failed_visits,
             retries=counts.retries,
             resent_events=counts.resent_events,
             gave_up_events=counts.gave_up_events,
@@ -247,7 +263,11 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     functions = _functions(settings)
     consumer = _load_handler(*CONSUMER)
     api = stack.enter_context(
-        LocalHttpApi(_load_handler(*PRODUCER), functions["producer"], concurrency=4)
+        LocalHttpApi(
+            _load_handler(*PRODUCER),
+            functions["producer"],
+            cors=CorsPolicy.for_origins(settings.cors_allow_origins),
+        )
     )
     target = StreamTarget(
         stream_name=resources.stream_name,
@@ -286,6 +306,11 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         ),
         faults=faults,
         plan=FaultPlan.for_run(options.duration_seconds, settings.tumbling_window_seconds),
+        browser=(
+            BrowserShoppers(api.url, options.duration_seconds, options.seed, mapping.audit.holds)
+            if options.browser
+            else None
+        ),
     )
 
 

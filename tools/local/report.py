@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.costs import Workload, cost_table, render_table
+from tools.costs import REQUEST_SIZES, Workload, cost_table, render_table
 from tools.local.rollup_store import SiteMinute, Totals
 
 MAX_TABLE_ROWS = 60
@@ -72,10 +72,26 @@ class RunFigures:
     settle_problem: str | None
     faults: list[str] = field(default_factory=list)
     fault_counts: dict[str, int] = field(default_factory=dict)
+    browser_visits: dict[str, int] = field(default_factory=dict)
+    """Page visits in Chromium, by the SDK's delivery mode (empty without --browser)."""
+    browser_sent: int = 0
+    browser_accepted: int = 0
+    """Events the pages sent that the stream holds (the SDK does not show the answers)."""
+    browser_missing: int = 0
+    browser_failed_visits: int = 0
+
+    @property
+    def accepted_total(self) -> int:
+        """Events accepted from both the load generator and the browsers."""
+        return self.accepted + self.browser_accepted
 
     @property
     def passed(self) -> bool:
-        return self.settle_problem is None and self.accepted == self.totals.events > 0
+        return (
+            self.settle_problem is None
+            and self.browser_missing == 0
+            and self.accepted_total == self.totals.events > 0
+        )
 
     def workload(self, rate: float) -> Workload:
         """The measured workload, scaled to `rate` events/s, for the cost estimate."""
@@ -112,6 +128,17 @@ def render(figures: RunFigures, cost_rate: float) -> str:
     ]
     if f.gave_up_events:
         lines.append(f"  gave up on {f.gave_up_events:,} events after repeated errors")
+    if f.browser_visits:
+        visits = sum(f.browser_visits.values())
+        modes = ", ".join(f"{count:,} {mode}" for mode, count in sorted(f.browser_visits.items()))
+        lines += [
+            "",
+            "Events from shop pages in Chromium (analytics-next, one visit at a time)",
+            f"  visits    {visits:>10,}  ({modes}; {f.browser_failed_visits:,} failed)",
+            f"  sent      {f.browser_sent:>10,}",
+            f"  accepted  {f.browser_accepted:>10,}  (found in the stream; "
+            f"{f.browser_missing:,} missing)",
+        ]
     units_single = max(f.accepted, 1)
     per_record = f.accepted / max(f.kinesis_records, 1)
     lines += [
@@ -152,7 +179,9 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         f"  ({f.site_minute_query})",
         _site_minute_table(f),
     ]
-    lines += ["", _check_line(f), "", cost_table(f.workload(cost_rate))]
+    workload = f.workload(cost_rate)
+    request_sizes = sorted({*REQUEST_SIZES[:-1], round(workload.events_per_request, 1)})
+    lines += ["", _check_line(f), "", cost_table(workload, request_sizes)]
     lines.append(
         "  (Lambda durations as measured here, every part sharing this machine"
         + (", and stretched by the injected faults" if f.faults else "")
@@ -163,14 +192,19 @@ def render(figures: RunFigures, cost_rate: float) -> str:
 
 def _check_line(f: RunFigures) -> str:
     verdict = "PASS" if f.passed else "FAIL"
+    accepted = f"{f.accepted_total:,}"
+    if f.browser_visits:
+        accepted += f" = {f.accepted:,} + {f.browser_accepted:,} from browsers"
     line = (
-        f"CHECK: events accepted ({f.accepted:,}) == SUM(events) in {f.datasource} "
+        f"CHECK: events accepted ({accepted}) == SUM(events) in {f.datasource} "
         f"({f.totals.events:,}): {verdict}"
     )
     if f.settle_problem:
         line += f"\n  not settled: {f.settle_problem}"
+    elif f.browser_missing:
+        line += f"\n  {f.browser_missing:,} events the browsers sent never reached the stream"
     elif not f.passed:
-        difference = f.totals.events - f.accepted
+        difference = f.totals.events - f.accepted_total
         what = "more in Druid than accepted" if difference > 0 else "accepted events missing"
         line += (
             f"\n  {abs(difference):,} {what}; the stream holds {f.stream_events:,} events "

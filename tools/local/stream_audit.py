@@ -24,6 +24,16 @@ class StreamAudit:
         self.repeated_message_ids = 0
         self._lock = threading.Lock()
 
+    def holds(self, message_ids: list[str]) -> bool:
+        """Whether every one of `message_ids` has been read from the stream."""
+        with self._lock:
+            return self._message_ids.issuperset(message_ids)
+
+    def held(self, message_ids: list[str]) -> int:
+        """How many of `message_ids` have been read from the stream."""
+        with self._lock:
+            return sum(message_id in self._message_ids for message_id in message_ids)
+
     def add(self, records: list[dict[str, Any]]) -> None:
         """Count the events in records as boto3's GetRecords returns them."""
         message_ids = []

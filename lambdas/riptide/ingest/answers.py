@@ -3,7 +3,8 @@
 An Answer is plain data (status, JSON body, headers): each front (the Lambda handler, a
 long-lived server) turns it into its own HTTP response. Error bodies carry `code` and `message`,
 the fields Segment's SDKs read and log. Answers that ask the client to come back (429, 503) carry
-Retry-After, which the SDKs honour.
+Retry-After, which the SDKs honour; a 429 also carries X-RateLimit-Reset (seconds to wait), which
+analytics-next's batching mode reads.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from riptide.ingest.exceptions import (
     PublishRefusedError,
     PublishTimeoutError,
     UnauthorizedError,
+    UnknownWriteKeyError,
     UnsupportedEncodingError,
     WriteKeysUnavailableError,
 )
@@ -46,6 +48,7 @@ class Answer:
 _STATUS_BY_ERROR: dict[type[IngestError], int] = {
     MalformedBodyError: 400,
     UnauthorizedError: 401,
+    UnknownWriteKeyError: 404,
     BodyTooLargeError: 413,
     UnsupportedEncodingError: 415,
     PublishRefusedError: 500,
@@ -75,6 +78,7 @@ def error_answer(error: IngestError | ConfigurationError) -> Answer:
     headers = {}
     if status == 429:
         headers["Retry-After"] = str(THROTTLED_RETRY_AFTER_SECONDS)
+        headers["X-RateLimit-Reset"] = str(THROTTLED_RETRY_AFTER_SECONDS)
     elif status == 503:
         headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     code, message = code_and_message(error)
@@ -87,6 +91,10 @@ def code_and_message(error: IngestError | ConfigurationError) -> tuple[str, str]
     if isinstance(error, ConfigurationError):
         return MISCONFIGURED, str(error)
     return error.code, error.message
+
+
+def settings_answer(settings: dict[str, object]) -> Answer:
+    return Answer(200, _encode(settings))
 
 
 def events_answer(accepted: int, rejections: Sequence[Rejection]) -> Answer:

@@ -37,6 +37,12 @@ class UnauthorizedError(IngestError):
     code = "unauthorized"
 
 
+class UnknownWriteKeyError(IngestError):
+    """SDK settings were asked for a write key that maps to no site."""
+
+    code = "unknown_write_key"
+
+
 class WriteKeysUnavailableError(IngestError):
     """The write keys could not be loaded, so no request can be authenticated right now."""
 

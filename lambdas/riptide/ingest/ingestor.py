@@ -20,7 +20,13 @@ from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.enrichment import Enricher
 from riptide.ingest.events import Rejection, prepare_events
-from riptide.ingest.exceptions import BodyTooLargeError, MalformedBodyError, RejectedEventError
+from riptide.ingest.exceptions import (
+    BodyTooLargeError,
+    MalformedBodyError,
+    RejectedEventError,
+    UnauthorizedError,
+    UnknownWriteKeyError,
+)
 from riptide.ingest.publisher import (
     CONNECT_TIMEOUT_SECONDS,
     READ_TIMEOUT_SECONDS,
@@ -28,6 +34,7 @@ from riptide.ingest.publisher import (
     PublishReport,
 )
 from riptide.ingest.request import IngestRequest
+from riptide.ingest.sdk_settings import sdk_settings
 from riptide.ingest.telemetry import IngestTelemetry
 from riptide.ingest.validation import parse_time
 from riptide.ingest.write_keys import WriteKeyRegistry, write_key_from_header
@@ -75,6 +82,17 @@ class Ingestor:
         self._monotonic = monotonic
         self._aggregator = build_aggregator(settings)
         self._ordered = settings.partition_strategy == PartitionStrategy.USER
+
+    def sdk_settings(self, write_key: str, host: str, protocol: str) -> dict[str, Any]:
+        """The SDK settings of `write_key`, sending events to protocol://host/v1.
+
+        Raises UnknownWriteKeyError for a key that maps to no site.
+        """
+        try:
+            self._write_keys.site_for(write_key)
+        except UnauthorizedError:
+            raise UnknownWriteKeyError("no such write key") from None
+        return sdk_settings(write_key, host, protocol)
 
     def ingest(
         self, request: IngestRequest, remaining_seconds: float

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from riptide.ingest.validation import EVENT_TYPES
+
 BATCH = "batch"
+SHORT_PATHS = {name[0]: name for name in (BATCH, *EVENT_TYPES)}
+"""analytics-next and the mobile SDKs post to the first letter of the call: /v1/t, ..., /v1/b."""
+
+
+def endpoint_for(path: str) -> str | None:
+    """The call a /v1/<path> request makes ("batch", "track", ...), long or short; None if none."""
+    if path in SHORT_PATHS:
+        return SHORT_PATHS[path]
+    return path if path == BATCH or path in EVENT_TYPES else None
 
 
 @dataclass(frozen=True, slots=True)

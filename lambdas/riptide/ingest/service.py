@@ -20,6 +20,7 @@ from riptide.ingest.answers import (
     code_and_message,
     error_answer,
     events_answer,
+    settings_answer,
     status_for,
 )
 from riptide.ingest.config import IngestSettings
@@ -74,13 +75,26 @@ class IngestService:
 
     def handle(self, request: IngestRequest, remaining_seconds: float) -> Answer:
         """The answer to one request; never raises for anything the client sent."""
+        return self._answer(lambda ingestor: self._take(ingestor, request, remaining_seconds))
+
+    def sdk_settings(self, write_key: str, host: str, protocol: str) -> Answer:
+        """The SDK settings of `write_key`, pointing at protocol://host/v1; 404 when unknown."""
+        return self._answer(
+            lambda ingestor: settings_answer(ingestor.sdk_settings(write_key, host, protocol))
+        )
+
+    def _answer(self, work: Callable[[Ingestor], Answer]) -> Answer:
+        """`work`'s answer, or the answer of the error that stopped it."""
         try:
             if self._ingestor is None:
                 self._ingestor = self._build()
-            accepted, rejections = self._ingestor.ingest(request, remaining_seconds)
+            return work(self._ingestor)
         except (IngestError, ConfigurationError) as error:
             self._report_failure(error)
             return error_answer(error)
+
+    def _take(self, ingestor: Ingestor, request: IngestRequest, remaining_seconds: float) -> Answer:
+        accepted, rejections = ingestor.ingest(request, remaining_seconds)
         if rejections:
             self._telemetry.rejected(rejections)
             self._logger.info(
