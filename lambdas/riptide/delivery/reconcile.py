@@ -35,7 +35,7 @@ from riptide.druid import (
     DruidRequestError,
     DruidUnavailableError,
     TaskState,
-    with_task_id,
+    redriven_task,
 )
 from riptide.retry import Deadline
 
@@ -105,6 +105,8 @@ def reconcile(
 
 
 class Publication(Enum):
+    """What a FAILED task published: all its segments, nothing, or Druid cannot tell."""
+
     PUBLISHED = "published"
     NOTHING = "nothing"
     UNKNOWN = "unknown"
@@ -192,7 +194,7 @@ def _settle(
             )
         else:
             new_id = redrive_task_id(task.original_task_id, task.redrives + 1)
-            replacement = task.redriven(new_id, with_task_id(task.task, new_id))
+            replacement = task.redriven(new_id, redriven_task(task.task, new_id))
             entry = entry.with_task(index, replacement)
             redriven.append(replacement)
             logger.warning(

@@ -66,7 +66,7 @@ def build_index_task(
     }
 
 
-def with_task_id(task: dict[str, Any], task_id: str) -> dict[str, Any]:
+def redriven_task(task: dict[str, Any], task_id: str) -> dict[str, Any]:
     """The same rows under another id, locking whole days (a re-drive of a task that failed and
     published nothing: if its day was compacted while it waited, only whole days can append)."""
     granularity = task["spec"]["dataSchema"]["granularitySpec"]
