@@ -6,7 +6,10 @@ Free of CDK imports, so the local pipeline gives the handlers exactly what the s
 from __future__ import annotations
 
 from infra.settings import Settings
-from riptide.contract import Env
+from riptide.contract import COLLECTOR_SERVICE, METRICS_NAMESPACE, Env
+
+COLLECTOR_PORT = 8080
+CPU_UNITS_PER_VCPU = 1024
 
 
 def producer_environment(
@@ -21,6 +24,24 @@ def producer_environment(
         Env.TRUNCATE_IP: "true" if settings.truncate_ip else "false",
         Env.PARTITION_STRATEGY: settings.partition_strategy,
         Env.PARTITION_BUCKETS: str(settings.partition_buckets),
+    }
+
+
+def collector_environment(
+    settings: Settings, *, stream_name: str, write_keys_secret_arn: str
+) -> dict[str, str]:
+    """The producer's variables, and one worker process per vCPU of the task."""
+    return {
+        **producer_environment(
+            settings, stream_name=stream_name, write_keys_secret_arn=write_keys_secret_arn
+        ),
+        Env.COLLECTOR_LINGER_MS: str(settings.collector_linger_ms),
+        Env.CORS_ALLOW_ORIGINS: ",".join(settings.cors_allow_origins),
+        Env.COLLECTOR_PORT: str(COLLECTOR_PORT),
+        Env.COLLECTOR_WORKERS: str(max(1, settings.collector_cpu // CPU_UNITS_PER_VCPU)),
+        Env.FORWARDED_ALLOW_IPS: "*",  # only the load balancer can reach a task
+        Env.POWERTOOLS_SERVICE_NAME: COLLECTOR_SERVICE,
+        Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     }
 
 

@@ -48,8 +48,13 @@ ACCESS_LOG_FIELDS = {
 
 
 class IngestApi(Construct):
-    """POST /v1/{batch,track,...,b,t,...} and GET /v1/projects/{writeKey}/settings to the
-    producer, which writes events to the stream; CORS answered by the HTTP API itself."""
+    """The write-key secret and, with the Lambda ingress, POST /v1/{batch,track,...,b,t,...} and
+    GET /v1/projects/{writeKey}/settings to the producer, which writes events to the stream;
+    CORS answered by the HTTP API itself."""
+
+    producer: lambda_.Function | None = None
+    api: apigwv2.HttpApi | None = None
+    stage: apigwv2.HttpStage | None = None
 
     def __init__(
         self,
@@ -68,6 +73,12 @@ class IngestApi(Construct):
             secret_string_value=SecretValue.unsafe_plain_text("{}"),
             removal_policy=RemovalPolicy.RETAIN,
         )
+        if settings.with_lambda_ingress:
+            self._lambda_ingress(settings, code, stream)
+
+    def _lambda_ingress(
+        self, settings: Settings, code: lambda_.Code, stream: kinesis.IStream
+    ) -> None:
         self.producer = riptide_function(
             self,
             "Producer",

@@ -8,12 +8,14 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.collector import Collector
 from infra.settings import Settings
 from riptide.contract import METRICS_NAMESPACE, RECONCILER, MetricName
 
@@ -45,7 +47,8 @@ class Monitoring(Construct):
         construct_id: str,
         *,
         settings: Settings,
-        api: apigwv2.HttpApi,
+        api: apigwv2.HttpApi | None,
+        collector: Collector | None,
         stream: kinesis.Stream,
         functions: Mapping[str, lambda_.Function],
         dead_letters: sqs.Queue,
@@ -83,12 +86,15 @@ class Monitoring(Construct):
             ),
             settings.outbox_age_alarm_seconds,
         )
-        self._alarm(
-            "Api5xx",
-            "The ingest API answers with server errors",
-            api.metric_server_error(statistic="Sum"),
-            settings.api_5xx_alarm_threshold,
-        )
+        if api is not None:
+            self._alarm(
+                "Api5xx",
+                "The ingest API answers with server errors",
+                api.metric_server_error(statistic="Sum"),
+                settings.api_5xx_alarm_threshold,
+            )
+        if collector is not None:
+            self._collector_alarms(collector)
         for name, function in functions.items():
             self._alarm(
                 f"{name}Errors",
@@ -108,7 +114,10 @@ class Monitoring(Construct):
                 alarm.add_alarm_action(actions.SnsAction(topic))
                 alarm.add_ok_action(actions.SnsAction(topic))
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
-        self.dashboard.add_widgets(*_api_widgets(api))
+        if api is not None:
+            self.dashboard.add_widgets(*_api_widgets(api))
+        if collector is not None:
+            self.dashboard.add_widgets(*_collector_widgets(collector))
         self.dashboard.add_widgets(*_function_widgets(functions))
         self.dashboard.add_widgets(*_stream_widgets(stream, dead_letters))
         self.dashboard.add_widgets(
@@ -117,8 +126,39 @@ class Monitoring(Construct):
             cloudwatch.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=8),
         )
 
+    def _collector_alarms(self, collector: Collector) -> None:
+        metrics = collector.load_balancer.metrics
+        target_metrics = collector.target_group.metrics
+        self._alarm(
+            "Collector5xxRate",
+            "Over collector5xxAlarmPercent of the collector's answers are server errors",
+            cloudwatch.MathExpression(
+                expression="100 * IF(requests > 0, errors / requests, 0)",
+                using_metrics={
+                    "errors": target_metrics.http_code_target(
+                        elbv2.HttpCodeTarget.TARGET_5XX_COUNT, statistic="Sum"
+                    ),
+                    "requests": metrics.request_count(statistic="Sum"),
+                },
+                period=ALARM_PERIOD,
+            ),
+            self._settings.collector_5xx_alarm_percent,
+        )
+        self._alarm(
+            "CollectorResponseTime",
+            "The collector's p99 answer time is over collectorResponseTimeAlarmMs",
+            target_metrics.target_response_time(statistic="p99"),
+            self._settings.collector_response_time_alarm_ms / 1000,
+        )
+        self._alarm(
+            "CollectorUnhealthyTargets",
+            "A collector task fails the load balancer's health check",
+            target_metrics.unhealthy_host_count(statistic="Maximum"),
+            1,
+        )
+
     def _alarm(
-        self, name: str, description: str, metric: cloudwatch.Metric, threshold: float
+        self, name: str, description: str, metric: cloudwatch.IMetric, threshold: float
     ) -> None:
         self.alarms.append(
             cloudwatch.Alarm(
@@ -136,6 +176,35 @@ class Monitoring(Construct):
 
 def _graph(title: str, metrics: list[cloudwatch.IMetric], width: int = 6) -> cloudwatch.GraphWidget:
     return cloudwatch.GraphWidget(title=title, left=metrics, width=width, period=GRAPH_PERIOD)
+
+
+def _collector_widgets(collector: Collector) -> list[cloudwatch.IWidget]:
+    load_balancer = collector.load_balancer.metrics
+    targets = collector.target_group.metrics
+    return [
+        _graph("Collector requests", [load_balancer.request_count(statistic="Sum")]),
+        _graph(
+            "Collector answers 4xx / 5xx",
+            [
+                targets.http_code_target(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, statistic="Sum"),
+                targets.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, statistic="Sum"),
+            ],
+        ),
+        _graph(
+            "Collector answer time p50 / p99 (s)",
+            [
+                targets.target_response_time(statistic="p50"),
+                targets.target_response_time(statistic="p99"),
+            ],
+        ),
+        _graph(
+            "Collector tasks healthy / unhealthy",
+            [
+                targets.healthy_host_count(statistic="Minimum"),
+                targets.unhealthy_host_count(statistic="Maximum"),
+            ],
+        ),
+    ]
 
 
 def _api_widgets(api: apigwv2.HttpApi) -> list[cloudwatch.IWidget]:

@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
+from infra.collector import Collector
 from infra.functions import VPC_ACCESS_POLICY
 from infra.stack import RiptideStack
 
@@ -40,6 +41,24 @@ VPC_ACCESS_REASON = (
     "AWSLambdaVPCAccessExecutionRole is the documented, maintained set."
 )
 
+PUBLIC_LOAD_BALANCER_REASON = (
+    "The collector's load balancer takes events from browsers and apps anywhere, like the "
+    "HTTP API; tasks admit traffic from the load balancer only."
+)
+ACCESS_LOGS_REASON = (
+    "Load balancer access logs need a bucket policy for the region's ELB account, which an "
+    "environment-agnostic stack cannot name; requests, answer codes, latency and unhealthy "
+    "targets are CloudWatch metrics with alarms, and the collector logs every rejected request."
+)
+TASK_ENVIRONMENT_REASON = (
+    "The variables hold names and limits, no secret: the write keys are read from Secrets "
+    "Manager at run time, as the producer Lambda does."
+)
+ECR_TOKEN_REASON = (
+    "ecr:GetAuthorizationToken has no resource-level permissions; CDK scopes the image pull "
+    "itself to the asset repository."
+)
+
 
 def check_with_nag(app: App, stack: RiptideStack) -> None:
     """Runs AwsSolutions on the app at synth; unacknowledged findings make synth fail."""
@@ -50,13 +69,18 @@ def check_with_nag(app: App, stack: RiptideStack) -> None:
 def acknowledge_findings(stack: RiptideStack) -> None:
     """Acknowledges the findings Riptide accepts, each on the construct it concerns."""
     ingest, rollup = stack.ingest, stack.rollup
-    functions = (ingest.producer, rollup.consumer, rollup.reconciler)
+    functions = [rollup.consumer, rollup.reconciler]
+    if ingest.producer is not None:
+        functions.append(ingest.producer)
     for function in functions:
         _acknowledge(function, "AwsSolutions-L1", RUNTIME_REASON)
         _acknowledge(function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
     for secret in (ingest.write_keys, rollup.druid_credentials):
         _acknowledge(secret, "AwsSolutions-SMG4", SECRET_ROTATION_REASON)
-    _acknowledge(ingest.api, "AwsSolutions-APIG4", API_AUTHORIZATION_REASON)
+    if ingest.api is not None:
+        _acknowledge(ingest.api, "AwsSolutions-APIG4", API_AUTHORIZATION_REASON)
+    if stack.collector is not None:
+        _acknowledge_collector(stack.collector)
     _acknowledge(rollup.dead_letters, "AwsSolutions-SQS3", DEAD_LETTER_QUEUE_REASON)
     for function in (rollup.consumer, rollup.reconciler):
         _acknowledge(
@@ -78,6 +102,15 @@ def acknowledge_findings(stack: RiptideStack) -> None:
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VPC_ACCESS_POLICY}]",
                 VPC_ACCESS_REASON,
             )
+
+
+def _acknowledge_collector(collector: Collector) -> None:
+    load_balancer = collector.load_balancer
+    _acknowledge(load_balancer, "AwsSolutions-ELB2", ACCESS_LOGS_REASON)
+    for group in load_balancer.connections.security_groups:
+        _acknowledge(group, "AwsSolutions-EC23", PUBLIC_LOAD_BALANCER_REASON)
+    _acknowledge(collector.task, "AwsSolutions-ECS2", TASK_ENVIRONMENT_REASON)
+    _acknowledge(collector.task.execution_role, "AwsSolutions-IAM5[Resource::*]", ECR_TOKEN_REASON)
 
 
 def _objects_finding(bucket: s3.Bucket) -> str:

@@ -134,6 +134,49 @@ class Settings:
         "apiThrottleBurstLimit", 5000, "Requests the API stage absorbs in a burst above the rate.",
         minimum=1, maximum=1_000_000,
     )  # fmt: skip
+    ingress: str = setting(
+        "ingress", "lambda",
+        "`lambda`: API Gateway + producer Lambda; `collector`: the group-commit collector on "
+        "ECS Fargate behind a load balancer; `both`: each with its own URL.",
+        choices=("lambda", "collector", "both"),
+    )  # fmt: skip
+    collector_certificate_arn: str = setting(
+        "collectorCertificateArn", "",
+        "ACM certificate of the collector's HTTPS listener; empty: plain HTTP (tests only).",
+        check=_optional(_matches(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+",
+                                 "an ACM certificate ARN")),
+        allowed="ACM certificate ARN or empty",
+    )  # fmt: skip
+    collector_cpu: int = setting(
+        "collectorCpu", 1024, "CPU units of a collector task (1024 = 1 vCPU; one worker each).",
+        choices=(256, 512, 1024, 2048, 4096),
+    )  # fmt: skip
+    collector_memory_mb: int = setting(
+        "collectorMemoryMb", 2048, "Memory of a collector task (MB), valid for its CPU on Fargate.",
+        minimum=512, maximum=30720,
+    )  # fmt: skip
+    collector_min_tasks: int = setting(
+        "collectorMinTasks", 2, "Fewest collector tasks (spread over two zones).",
+        minimum=1, maximum=1000,
+    )  # fmt: skip
+    collector_max_tasks: int = setting(
+        "collectorMaxTasks", 20, "Most collector tasks autoscaling may run.",
+        minimum=1, maximum=1000,
+    )  # fmt: skip
+    collector_target_cpu_percent: int = setting(
+        "collectorTargetCpuPercent", 60, "Average CPU autoscaling keeps the collector tasks at.",
+        minimum=10, maximum=90,
+    )  # fmt: skip
+    collector_requests_per_task: int = setting(
+        "collectorRequestsPerTask", 1500,
+        "Requests per second per task autoscaling aims at (measure with `riptide load`).",
+        minimum=1, maximum=100_000,
+    )  # fmt: skip
+    collector_linger_ms: int = setting(
+        "collectorLingerMs", 15,
+        "Most ms an event waits for others to share its Kinesis record (and its answer waits).",
+        minimum=0, maximum=1000,
+    )  # fmt: skip
     log_retention_days: int = setting(
         "logRetentionDays", 30, "Days to keep API access logs and Lambda logs.",
         choices=LOG_RETENTION_DAYS, allowed="a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, ...)",
@@ -315,6 +358,16 @@ class Settings:
         "api5xxAlarmThreshold", 10, "Alarm at this many API 5xx responses in 5 minutes.",
         minimum=1,
     )  # fmt: skip
+    collector_5xx_alarm_percent: int = setting(
+        "collector5xxAlarmPercent", 1,
+        "Alarm when this percentage of the collector's answers in 5 minutes are 5xx.",
+        minimum=1, maximum=100,
+    )  # fmt: skip
+    collector_response_time_alarm_ms: int = setting(
+        "collectorResponseTimeAlarmMs", 500,
+        "Alarm when the collector's p99 answer time over 5 minutes is above this.",
+        minimum=10, maximum=60_000,
+    )  # fmt: skip
     function_error_alarm_threshold: int = setting(
         "functionErrorAlarmThreshold", 1, "Alarm at this many errors of a Lambda in 5 minutes.",
         minimum=1,
@@ -392,6 +445,11 @@ class Settings:
                 f"partitionBuckets ({self.partition_buckets}) must be at least shardCount "
                 f"({self.shard_count}) with partitionStrategy=user, or some shards get no records"
             )
+        if self.collector_min_tasks > self.collector_max_tasks:
+            problems.append(
+                f"collectorMinTasks ({self.collector_min_tasks}) must not exceed "
+                f"collectorMaxTasks ({self.collector_max_tasks})"
+            )
         vpc_parts = (self.vpc_id, self.vpc_subnet_ids, self.vpc_security_group_id)
         if any(vpc_parts) and not all(vpc_parts):
             problems.append(
@@ -402,6 +460,14 @@ class Settings:
     @property
     def in_vpc(self) -> bool:
         return bool(self.vpc_id)
+
+    @property
+    def with_lambda_ingress(self) -> bool:
+        return self.ingress in ("lambda", "both")
+
+    @property
+    def with_collector(self) -> bool:
+        return self.ingress in ("collector", "both")
 
 
 def _parse(kind: Any, raw: Any) -> Any:

@@ -7,6 +7,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from infra.bundling import lambda_code
+from infra.collector import Collector
 from infra.functions import VpcPlacement
 from infra.ingest import IngestApi
 from infra.monitoring import Monitoring
@@ -27,6 +28,17 @@ class RiptideStack(Stack):
         code = lambda_code()
         self.stream = event_stream(self, "Events", settings)
         self.ingest = IngestApi(self, "Ingest", settings=settings, code=code, stream=self.stream)
+        self.collector = (
+            Collector(
+                self,
+                "Collector",
+                settings=settings,
+                stream=self.stream,
+                write_keys=self.ingest.write_keys,
+            )
+            if settings.with_collector
+            else None
+        )
         self.rollup = RollupPipeline(
             self,
             "Rollup",
@@ -40,9 +52,10 @@ class RiptideStack(Stack):
             "Monitoring",
             settings=settings,
             api=self.ingest.api,
+            collector=self.collector,
             stream=self.stream,
             functions={
-                "Producer": self.ingest.producer,
+                **({"Producer": self.ingest.producer} if self.ingest.producer else {}),
                 "Consumer": self.rollup.consumer,
                 "Reconciler": self.rollup.reconciler,
             },
@@ -70,7 +83,6 @@ class RiptideStack(Stack):
 
     def _outputs(self) -> None:
         outputs = {
-            "ApiUrl": (self.ingest.stage.url, "Base URL for Segment clients (POST /v1/batch)"),
             "WriteKeysSecretArn": (
                 self.ingest.write_keys.secret_arn,
                 'Fill with {"<write key>": "<site id>", ...}',
@@ -85,5 +97,15 @@ class RiptideStack(Stack):
             "DeadLetterQueueUrl": (self.rollup.dead_letters.queue_url, "Batches given up on"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
         }
+        if self.ingest.stage is not None:
+            outputs["ApiUrl"] = (
+                self.ingest.stage.url,
+                "Base URL for Segment clients (POST /v1/batch)",
+            )
+        if self.collector is not None:
+            outputs["CollectorUrl"] = (
+                self.collector.url,
+                "Base URL of the group-commit collector (same API)",
+            )
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

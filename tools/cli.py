@@ -3,22 +3,30 @@
 riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] [--browser] ...
 riptide cost [--rate N] [--events-per-request N ...] [--events-per-record N] ...
 riptide compaction [--druid-url URL] [--datasource NAME] ...
+riptide collector [--host H] [--port P] [--workers N] [--linger-ms MS]
+riptide load [--url URL --write-key KEY | --workers N] [--duration S] [--connections N] ...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from riptide.collector.server import ServerOptions, serve
 from riptide.config import ConfigurationError
+from riptide.contract import Env
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
+from tools.collector_costs import CollectorFleet, comparison_table
 from tools.costs import REQUEST_SIZES, Workload, cost_table
+from tools.local.collector_load import LOCAL_WRITE_KEY, run_local_load, run_remote_load
 from tools.local.druid_access import DruidAccounts
+from tools.local.http_load import HttpLoadPlan
 from tools.local.pipeline import RunOptions, run_pipeline
 from tools.local.report import render, write_json
 from tools.local.rollup_store import DruidUnreachableError
@@ -54,6 +62,7 @@ def demo(args: argparse.Namespace) -> int:
         reconcile_every_seconds=args.reconcile_every,
         settle_timeout_seconds=args.settle_timeout,
         runs_dir=args.runs_dir,
+        ingress=args.ingress,
         browser=args.browser,
     )
     out = sys.stdout
@@ -75,7 +84,10 @@ def cost(args: argparse.Namespace) -> int:
         producer_ms_per_request=args.producer_ms,
         consumer_ms_per_1000_events=args.consumer_ms_per_1000,
     )
-    print(cost_table(workload, sorted(set(args.events_per_request))))
+    if args.ingress == "both":
+        print(comparison_table(workload, CollectorFleet()))
+    else:
+        print(cost_table(workload, sorted(set(args.events_per_request))))
     return EXIT_PASS
 
 
@@ -94,6 +106,51 @@ def compaction(args: argparse.Namespace) -> int:
     print(f"Auto-compaction of {args.datasource} on {accounts.url} is now:")
     print(json.dumps(stored, indent=2))
     return EXIT_PASS
+
+
+def collector(args: argparse.Namespace) -> int:
+    if args.linger_ms is not None:
+        os.environ[Env.COLLECTOR_LINGER_MS] = str(args.linger_ms)
+    options = ServerOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level=args.log_level,
+    )
+    try:
+        serve(options)
+    except ConfigurationError as error:
+        print(f"riptide collector: {error}", file=sys.stderr)
+        return EXIT_SETUP
+    return EXIT_PASS
+
+
+def load(args: argparse.Namespace) -> int:
+    plan = HttpLoadPlan(
+        write_key=args.write_key or LOCAL_WRITE_KEY,
+        duration_seconds=args.duration,
+        connections=args.connections,
+        events_per_request=args.events_per_request,
+        seed=args.seed,
+    )
+    if args.url:
+        if not args.write_key:
+            print("riptide load: --url needs --write-key", file=sys.stderr)
+            return EXIT_SETUP
+        report = run_remote_load(plan, args.url)
+    else:
+        report = run_local_load(
+            plan,
+            workers=args.workers,
+            linger_ms=args.linger_ms,
+            shards=args.shards,
+            log_path=args.log,
+        )
+    print(report.render())
+    if args.json:
+        report.write_json(args.json)
+    return EXIT_PASS if report.passed else EXIT_FAIL
 
 
 def parser() -> argparse.ArgumentParser:
@@ -172,6 +229,13 @@ def parser() -> argparse.ArgumentParser:
         default=Path(".riptide/runs"),
         help="where run files go (%(default)s)",
     )
+    run.add_argument(
+        "--ingress",
+        choices=("lambda", "collector"),
+        default="lambda",
+        help="what takes the traffic: the producer behind the local HTTP API, or "
+        "riptide collector (%(default)s)",
+    )
     run.set_defaults(action=demo)
 
     estimate = commands.add_parser(
@@ -212,6 +276,13 @@ def parser() -> argparse.ArgumentParser:
         default=defaults.consumer_ms_per_1000_events,
         help="consumer Lambda duration per 1,000 events (%(default)s)",
     )
+    estimate.add_argument(
+        "--ingress",
+        choices=("lambda", "both"),
+        default="lambda",
+        help="lambda: with and without aggregation; both: API Gateway + Lambda against the "
+        "collector for 1, 3, 10 and 100 events per request (%(default)s)",
+    )
     estimate.set_defaults(action=cost)
 
     compact = commands.add_parser(
@@ -235,6 +306,63 @@ def parser() -> argparse.ArgumentParser:
         "--password", default=None, help="its password (default: $RIPTIDE_DRUID_ADMIN_PASSWORD)"
     )
     compact.set_defaults(action=compaction)
+
+    serve_parser = commands.add_parser(
+        "collector",
+        help="serve the Tracking API, committing the events of concurrent requests together",
+        description="Reads the producer's environment (STREAM_NAME, WRITE_KEYS_SECRET_ARN, ...; "
+        "AWS_ENDPOINT_URL for a local AWS) and the collector's (COLLECTOR_LINGER_MS, "
+        "COLLECTOR_MAX_WAITING_BYTES, COLLECTOR_PUBLISH_BUDGET_SECONDS).",
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1", help="(%(default)s)")
+    serve_parser.add_argument("--port", type=int, default=8080, help="(%(default)s)")
+    serve_parser.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=os.cpu_count() or 1,
+        help="worker processes (%(default)s: one per CPU)",
+    )
+    serve_parser.add_argument(
+        "--linger-ms",
+        type=int,
+        default=None,
+        help="most ms the first event of a flush waits for others (default: "
+        "$COLLECTOR_LINGER_MS or 15)",
+    )
+    serve_parser.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="peers trusted to name the client in X-Forwarded-For (%(default)s)",
+    )
+    serve_parser.add_argument("--log-level", default="warning", help="(%(default)s)")
+    serve_parser.set_defaults(action=collector)
+
+    drive = commands.add_parser(
+        "load",
+        help="browser-like load on a collector: requests/s per core, latency, events per record",
+        description="Without --url: starts moto and a collector on the first CPU, loads it from "
+        "the others, then checks the stream holds every event answered 200 exactly once.",
+    )
+    drive.add_argument("--url", default=None, help="a running collector (default: start one)")
+    drive.add_argument("--write-key", default=None, help="a write key it knows (with --url)")
+    drive.add_argument(
+        "--duration", type=_positive(float), default=10, help="seconds (%(default)s)"
+    )
+    drive.add_argument(
+        "--connections", type=_positive(int), default=64, help="concurrent (%(default)s)"
+    )
+    drive.add_argument("--events-per-request", type=_positive(int), default=1, help="(%(default)s)")
+    drive.add_argument("--seed", type=int, default=0, help="(%(default)s)")
+    drive.add_argument(
+        "--workers", type=_positive(int), default=1, help="local collector (%(default)s)"
+    )
+    drive.add_argument("--linger-ms", type=int, default=15, help="local collector (%(default)s)")
+    drive.add_argument(
+        "--shards", type=_positive(int), default=4, help="local stream (%(default)s)"
+    )
+    drive.add_argument("--log", type=Path, default=None, help="local collector's log file")
+    drive.add_argument("--json", type=Path, default=None, help="also write the report here")
+    drive.set_defaults(action=load)
     return main
 
 

@@ -41,7 +41,8 @@ class Workload:
 
     `bytes_per_event` is what one event takes in the stream (enriched JSON, plus its share of
     the aggregation framing when aggregated). `events_per_record` is what a record holds when a
-    request brings enough events to fill it; `events_per_kinesis_record` caps it by the request.
+    request brings enough events to fill it; `events_per_kinesis_record` caps it by the request,
+    unless `records_span_requests` (the collector packs the events of many requests together).
     `producer_ms_per_request` is one invocation's duration, mostly the PutRecords round trip.
     """
 
@@ -56,10 +57,13 @@ class Workload:
     batching_window_seconds: float = 5
     batch_size: int = 1000
     tumbling_window_seconds: float = 60
+    records_span_requests: bool = False
 
     @property
     def events_per_kinesis_record(self) -> float:
         """The producer aggregates within one request, so a record holds at most its events."""
+        if self.records_span_requests:
+            return self.events_per_record
         return min(self.events_per_record, self.events_per_request)
 
     def unaggregated(self) -> Workload:

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from riptide.contract import METRICS_NAMESPACE
 from riptide.ingest import IngestRequest, IngestService
 from riptide.ingest.answers import Answer
-from riptide.ingest.request import SHORT_PATHS, endpoint_for
+from riptide.ingest.request import endpoint_for, unknown_call_message
 
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
@@ -62,8 +62,7 @@ def lambda_response(answer: Answer) -> Response:
 def tracking_call(call: str) -> Response:
     endpoint = endpoint_for(call)
     if endpoint is None:
-        calls = ", ".join(f"/v1/{name}" for name in (*SHORT_PATHS.values(), *SHORT_PATHS))
-        raise NotFoundError(f"no such call /v1/{call}; the calls are {calls}")
+        raise NotFoundError(unknown_call_message(call))
     return take(endpoint)
 
 

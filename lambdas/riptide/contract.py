@@ -27,6 +27,15 @@ class Env:
     PARTITION_STRATEGY = "PARTITION_STRATEGY"
     PARTITION_BUCKETS = "PARTITION_BUCKETS"
 
+    # Collector (the producer's variables, and these)
+    COLLECTOR_LINGER_MS = "COLLECTOR_LINGER_MS"
+    COLLECTOR_MAX_WAITING_BYTES = "COLLECTOR_MAX_WAITING_BYTES"
+    COLLECTOR_PUBLISH_BUDGET_SECONDS = "COLLECTOR_PUBLISH_BUDGET_SECONDS"
+    CORS_ALLOW_ORIGINS = "CORS_ALLOW_ORIGINS"
+    COLLECTOR_PORT = "COLLECTOR_PORT"
+    COLLECTOR_WORKERS = "COLLECTOR_WORKERS"
+    FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
+
     # Consumer and reconciler
     DRUID_URL = "DRUID_URL"
     DRUID_DATASOURCE = "DRUID_DATASOURCE"
@@ -69,6 +78,10 @@ class LambdaEntry(NamedTuple):
     handler: str
     service: str
 
+
+COLLECTOR_SERVICE = "riptide-collector"
+HEALTH_PATH = "/health"
+"""What the load balancer polls on the collector."""
 
 PRODUCER = LambdaEntry("producer.handler.handler", "riptide-producer")
 CONSUMER = LambdaEntry("consumer.handler.handler", "riptide-consumer")

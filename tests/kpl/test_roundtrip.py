@@ -52,6 +52,18 @@ def test_every_payload_comes_back_exactly_once(user_records, keys):
 
 @settings(max_examples=150)
 @given(tagged_records(), key_strategy)
+def test_pack_names_exactly_the_inputs_each_record_holds(user_records, keys):
+    packed = Aggregator(keys, max_record_bytes=BUDGET).pack(user_records)
+
+    for record, positions in packed:
+        inside = [int.from_bytes(payload[:4]) for payload in deaggregate(record.data)]
+        assert sorted(inside) == sorted(positions)
+    everywhere = [position for _, positions in packed for position in positions]
+    assert sorted(everywhere) == list(range(len(user_records)))
+
+
+@settings(max_examples=150)
+@given(tagged_records(), key_strategy)
 def test_order_shard_and_budget_hold_for_every_record(user_records, keys):
     records = Aggregator(keys, max_record_bytes=BUDGET).aggregate(user_records)
 

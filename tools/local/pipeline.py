@@ -1,7 +1,8 @@
 """One run of the whole pipeline on this machine, from HTTP traffic to rows in Druid.
 
 Everything the stack deploys has a local counterpart here: moto for Kinesis, Secrets Manager,
-S3 and SQS; `LocalHttpApi` for API Gateway in front of the producer; `EventSourceMapping` for
+S3 and SQS; `LocalHttpApi` for API Gateway in front of the producer (or, with the collector
+ingress, `riptide collector` in its own process); `EventSourceMapping` for
 the consumer's Kinesis trigger; `Schedule` for the reconciler's EventBridge rule. The handlers are
 the real ones, configured through the same environment variables the stack sets. Druid is the
 real one (or the NDJSON stand-in), reached through `DruidProxy`, which counts the tasks.
@@ -22,12 +23,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.environment import producer_environment, rollup_environment
+from infra.environment import collector_environment, producer_environment, rollup_environment
 from infra.settings import Settings
 from riptide.contract import CONSUMER, PRODUCER, RECONCILER, Env
 from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws
 from tools.local.browser_load import BrowserCounts, BrowserShoppers
+from tools.local.collector import LocalCollector
 from tools.local.cors import CorsPolicy
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
@@ -68,6 +70,8 @@ class RunOptions:
     reconcile_every_seconds: float = 5
     settle_timeout_seconds: float = 300
     runs_dir: Path = Path(".riptide/runs")
+    ingress: str = "lambda"
+    """`lambda`: the local HTTP API in front of the producer; `collector`: riptide collector."""
     browser: bool = False
     """Also send shoppers' sessions from Chromium through the analytics-next bundle."""
 
@@ -105,7 +109,8 @@ class Run:
     druid: DruidProxy
     moto: aws.MotoServer
     resources: aws.LocalResources
-    api: LocalHttpApi
+    api: LocalHttpApi | None
+    collector: LocalCollector | None
     mapping: EventSourceMapping
     reconciler: Schedule
     load: LoadGenerator
@@ -197,7 +202,7 @@ class Run:
             duplicate_submissions=druid.duplicate_submissions,
             reconciler_runs=self.reconciler.invocations,
             reconciler_failures=self.reconciler.failures,
-            producer_ms_per_request=1000 * self.api.busy_seconds / max(self.api.invocations, 1),
+            producer_ms_per_request=self._ms_per_request(counts.requests),
             consumer_ms_per_1000_events=1000 * stats.busy_ms / max(counts.accepted, 1),
             totals=self.store.totals(),
             by_site_minute=self.store.by_site_minute(first, end),
@@ -206,6 +211,13 @@ class Run:
             faults=self.plan.describe() if self.faults else [],
             fault_counts=self.faults.counts() if self.faults else {},
         )
+
+    def _ms_per_request(self, requests: int) -> float:
+        """Producer Lambda duration, or the collector's CPU time, per request."""
+        if self.collector is not None:
+            return 1000 * self.collector.cpu_seconds() / max(requests, 1)
+        assert self.api is not None
+        return 1000 * self.api.busy_seconds / max(self.api.invocations, 1)
 
     def _objects(self, bucket: str, prefix: str) -> int:
         pages = self.moto.client("s3").get_paginator("list_objects_v2")
@@ -262,13 +274,8 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     stack.enter_context(lambda_log(run_dir / "lambda.log"))
     functions = _functions(settings)
     consumer = _load_handler(*CONSUMER)
-    api = stack.enter_context(
-        LocalHttpApi(
-            _load_handler(*PRODUCER),
-            functions["producer"],
-            cors=CorsPolicy.for_origins(settings.cors_allow_origins),
-        )
-    )
+    api, collector = _ingress(options, stack, settings, moto, resources, faults, run_dir)
+    url = collector.url if collector else api.url  # type: ignore[union-attr]
     target = StreamTarget(
         stream_name=resources.stream_name,
         stream_arn=resources.stream_arn,
@@ -299,19 +306,48 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         moto=moto,
         resources=resources,
         api=api,
+        collector=collector,
         mapping=mapping,
         reconciler=reconciler,
         load=LoadGenerator(
-            api.url, LoadPlan(options.rate, options.duration_seconds, seed=options.seed)
+            url, LoadPlan(options.rate, options.duration_seconds, seed=options.seed)
         ),
         faults=faults,
         plan=FaultPlan.for_run(options.duration_seconds, settings.tumbling_window_seconds),
         browser=(
-            BrowserShoppers(api.url, options.duration_seconds, options.seed, mapping.audit.holds)
+            BrowserShoppers(url, options.duration_seconds, options.seed, mapping.audit.holds)
             if options.browser
             else None
         ),
     )
+
+
+def _ingress(
+    options: RunOptions,
+    stack: contextlib.ExitStack,
+    settings: Settings,
+    moto: aws.MotoServer,
+    resources: aws.LocalResources,
+    faults: FaultInjection | None,
+    run_dir: Path,
+) -> tuple[LocalHttpApi | None, LocalCollector | None]:
+    """The local HTTP API in front of the producer, or the collector with the stack's variables."""
+    if options.ingress == "collector":
+        environment = aws.process_environment(
+            moto, faults.kinesis.url if faults else None
+        ) | collector_environment(
+            settings,
+            stream_name=resources.stream_name,
+            write_keys_secret_arn=resources.write_keys_secret_arn,
+        )
+        collector = LocalCollector(environment, workers=1, log_path=run_dir / "collector.log")
+        return None, stack.enter_context(collector)
+    api = LocalHttpApi(
+        _load_handler(*PRODUCER),
+        _functions(settings)["producer"],
+        cors=CorsPolicy.for_origins(settings.cors_allow_origins),
+    )
+    return stack.enter_context(api), None
 
 
 def _rollup_target(

@@ -8,6 +8,7 @@ from riptide.ingest.answers import Answer
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
+    BusyError,
     IngestError,
     MalformedBodyError,
     PublishError,
@@ -26,6 +27,7 @@ __all__ = [
     "BATCH",
     "Answer",
     "BodyTooLargeError",
+    "BusyError",
     "IngestError",
     "IngestRequest",
     "IngestService",

@@ -17,6 +17,7 @@ from riptide.config import ConfigurationError
 from riptide.ingest.events import Rejection
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
+    BusyError,
     IngestError,
     MalformedBodyError,
     PublishRefusedError,
@@ -54,6 +55,7 @@ _STATUS_BY_ERROR: dict[type[IngestError], int] = {
     PublishRefusedError: 500,
     WriteKeysUnavailableError: 503,
     PublishTimeoutError: 503,
+    BusyError: 503,
 }
 
 

@@ -46,12 +46,20 @@ class Payload:
 
 
 def read_body(
-    body: str | None, is_base64_encoded: bool, content_encoding: str | None, max_bytes: int
+    body: str | bytes | None,
+    is_base64_encoded: bool,
+    content_encoding: str | None,
+    max_bytes: int,
 ) -> bytes:
-    """The request body as bytes, base64-decoded and inflated, never more than `max_bytes`."""
+    """The request body as bytes, base64-decoded and inflated, never more than `max_bytes`.
+
+    `body` is text as API Gateway passes it, or the raw bytes a long-lived server reads.
+    """
     if not body:
         raise MalformedBodyError("the body is empty; send a JSON object")
-    if is_base64_encoded:
+    if isinstance(body, bytes):
+        data = body
+    elif is_base64_encoded:
         try:
             data = binascii.a2b_base64(body, strict_mode=True)
         except (binascii.Error, ValueError):

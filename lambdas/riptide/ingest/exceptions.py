@@ -49,6 +49,13 @@ class WriteKeysUnavailableError(IngestError):
     code = "write_keys_unavailable"
 
 
+class BusyError(IngestError):
+    """More bytes are waiting for Kinesis than the server may hold, or it is shutting down;
+    nothing of the request was taken, so the client should come back soon."""
+
+    code = "busy"
+
+
 class PublishError(IngestError):
     """Kinesis did not take every record; `events_written` events of the request already are in
     Kinesis, and the client's retry sends them again."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from aws_lambda_powertools import Logger
 from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.enrichment import Enricher
-from riptide.ingest.events import Rejection, prepare_events
+from riptide.ingest.events import KeyedPayload, Rejection, prepare_events
 from riptide.ingest.exceptions import (
     BodyTooLargeError,
     MalformedBodyError,
@@ -62,6 +63,14 @@ def build_aggregator(settings: IngestSettings) -> Aggregator:
     return Aggregator(SpreadKeys())
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request's accepted events as aggregator input, and a Rejection for each other event."""
+
+    user_records: list[KeyedPayload]
+    rejections: list[Rejection]
+
+
 class Ingestor:
     """Takes Tracking API requests for one stream; build once per Lambda container."""
 
@@ -101,9 +110,25 @@ class Ingestor:
 
         Raises IngestError when the request cannot be taken as a whole.
         """
+        deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
+        prepared = self.prepare(request)
+        user_records = prepared.user_records
+        if user_records:
+            report = PublishReport()
+            try:
+                self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
+            finally:
+                self._telemetry.published(report)
+            self._report_lost_answers(report)
+        return len(user_records), prepared.rejections
+
+    def prepare(self, request: IngestRequest) -> PreparedRequest:
+        """Everything before aggregation: authenticate, read, parse, check and enrich.
+
+        Raises IngestError when the request cannot be taken as a whole.
+        """
         settings = self._settings
         received_at = self._clock()
-        deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
         header_key = write_key_from_header(request.authorization)
         site = self._write_keys.site_for(header_key) if header_key is not None else None
         body_limit = settings.max_batch_bytes if request.is_batch else settings.max_event_bytes
@@ -132,14 +157,7 @@ class Ingestor:
             endpoint_type=None if request.is_batch else request.endpoint,
             ordered=self._ordered,
         )
-        if user_records:
-            report = PublishReport()
-            try:
-                self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
-            finally:
-                self._telemetry.published(report)
-            self._report_lost_answers(report)
-        return len(user_records), rejections
+        return PreparedRequest(user_records, rejections)
 
     def _check_count(self, payload: Payload) -> None:
         count = len(payload.events)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from riptide.contract import PUT_PAYLOAD_UNIT_BYTES
@@ -57,26 +57,26 @@ class PublishReport:
     """Events written after an earlier call that sent them lost its answer: maybe in twice."""
     events_in_doubt: int = 0
     """Events whose call lost its answer and that no later call has written yet."""
-    _in_doubt: set[int] = field(default_factory=set, repr=False)
 
     @property
     def events_possibly_written(self) -> int:
         """Events Kinesis holds or may hold: a retry of the whole request duplicates these."""
         return self.events_written + self.events_in_doubt
 
-    def answer_lost(self, record: KinesisRecord) -> None:
-        if id(record) not in self._in_doubt:
-            self._in_doubt.add(id(record))
+    def answer_lost(self, record: KinesisRecord, in_doubt: set[int]) -> None:
+        """`record`'s call lost its answer; `in_doubt` holds the ids of such records."""
+        if id(record) not in in_doubt:
+            in_doubt.add(id(record))
             self.events_in_doubt += record.user_record_count
 
-    def written(self, record: KinesisRecord) -> None:
+    def written(self, record: KinesisRecord, in_doubt: set[int]) -> None:
         size = record.billed_bytes
         self.records_written += 1
         self.events_written += record.user_record_count
         self.bytes_written += size
         self.payload_units += math.ceil(size / PUT_PAYLOAD_UNIT_BYTES)
-        if id(record) in self._in_doubt:
-            self._in_doubt.discard(id(record))
+        if id(record) in in_doubt:
+            in_doubt.discard(id(record))
             self.events_in_doubt -= record.user_record_count
             self.events_sent_again_after_lost_answer += record.user_record_count
 
@@ -112,30 +112,38 @@ class KinesisPublisher:
         self, records: Sequence[KinesisRecord], deadline: Deadline, report: PublishReport
     ) -> None:
         """Write every record, or raise PublishTimeoutError / PublishRefusedError."""
+        failures = self.write(records, deadline, report)
+        if failures:
+            codes = {code for _, code in failures}
+            raise PublishTimeoutError(
+                f"Kinesis did not take {len(failures)} of the records in time "
+                f"({', '.join(sorted(codes))}); retry the request",
+                throttled=codes <= THROTTLING_CODES,
+                events_written=report.events_possibly_written,
+            )
+
+    def write(
+        self, records: Sequence[KinesisRecord], deadline: Deadline, report: PublishReport
+    ) -> list[tuple[KinesisRecord, str]]:
+        """Write what Kinesis takes before the deadline; the records it did not take, each with
+        its last error code. Raises PublishRefusedError when retrying cannot help."""
         if self._client is None:
             self._client = self._client_factory()
         pending = list(records)
+        in_doubt: set[int] = set()
         attempt = 0
         while True:
             failures: list[tuple[KinesisRecord, str]] = []
             for batch in put_records_batches(pending):
-                failures += self._put(batch, report)
-            if not failures:
-                return
-            if not wait_before_retry(self._backoff, attempt, deadline, self._sleep):
-                codes = {code for _, code in failures}
-                raise PublishTimeoutError(
-                    f"Kinesis did not take {len(failures)} of the records in time "
-                    f"({', '.join(sorted(codes))}); retry the request",
-                    throttled=codes <= THROTTLING_CODES,
-                    events_written=report.events_possibly_written,
-                )
+                failures += self._put(batch, report, in_doubt)
+            if not failures or not wait_before_retry(self._backoff, attempt, deadline, self._sleep):
+                return failures
             attempt += 1
             report.retries += 1
             pending = [record for record, _ in failures]
 
     def _put(
-        self, batch: list[KinesisRecord], report: PublishReport
+        self, batch: list[KinesisRecord], report: PublishReport, in_doubt: set[int]
     ) -> list[tuple[KinesisRecord, str]]:
         """One PutRecords call; the records it did not write, each with its error code."""
         from botocore.exceptions import (
@@ -163,7 +171,7 @@ class KinesisPublisher:
             return [(record, _CONNECTION_FAILURE) for record in batch]
         except BotoCoreError:
             for record in batch:
-                report.answer_lost(record)
+                report.answer_lost(record, in_doubt)
             return [(record, _ANSWER_LOST) for record in batch]
         failures = []
         for record, result in zip(batch, response["Records"], strict=True):
@@ -171,5 +179,5 @@ class KinesisPublisher:
             if code:
                 failures.append((record, code))
             else:
-                report.written(record)
+                report.written(record, in_doubt)
         return failures

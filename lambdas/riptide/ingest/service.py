@@ -24,6 +24,7 @@ from riptide.ingest.answers import (
     status_for,
 )
 from riptide.ingest.config import IngestSettings
+from riptide.ingest.events import Rejection
 from riptide.ingest.exceptions import IngestError, PublishError
 from riptide.ingest.ingestor import Ingestor
 from riptide.ingest.publisher import KinesisPublisher, kinesis_client
@@ -90,11 +91,14 @@ class IngestService:
                 self._ingestor = self._build()
             return work(self._ingestor)
         except (IngestError, ConfigurationError) as error:
-            self._report_failure(error)
-            return error_answer(error)
+            return self.answer_error(error)
 
     def _take(self, ingestor: Ingestor, request: IngestRequest, remaining_seconds: float) -> Answer:
         accepted, rejections = ingestor.ingest(request, remaining_seconds)
+        return self.answer_events(accepted, rejections)
+
+    def answer_events(self, accepted: int, rejections: list[Rejection]) -> Answer:
+        """The answer once `accepted` events are in Kinesis, counted and logged."""
         if rejections:
             self._telemetry.rejected(rejections)
             self._logger.info(
@@ -107,7 +111,8 @@ class IngestService:
         self._telemetry.accepted(accepted)
         return events_answer(accepted, rejections)
 
-    def _report_failure(self, error: IngestError | ConfigurationError) -> None:
+    def answer_error(self, error: IngestError | ConfigurationError) -> Answer:
+        """The answer to a request stopped by `error`, counted and logged."""
         code, message = code_and_message(error)
         status = status_for(error)
         self._telemetry.request_rejected(code)
@@ -120,6 +125,7 @@ class IngestService:
             )
         log = self._logger.error if status >= 500 else self._logger.info
         log(message, extra={"status": status, "code": code})
+        return error_answer(error)
 
 
 def secrets_manager_client() -> Any:

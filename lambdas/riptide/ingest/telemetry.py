@@ -28,14 +28,16 @@ class IngestTelemetry:
         self._metrics.add_metric(MetricName.EVENTS_ACCEPTED, MetricUnit.Count, count)
 
     def rejected(self, rejections: Iterable[Rejection]) -> None:
-        by_reason = Counter(rejection.code for rejection in rejections)
+        self.rejected_by_reason(Counter(rejection.code for rejection in rejections))
+
+    def rejected_by_reason(self, by_reason: Counter[str]) -> None:
         self._metrics.add_metric(MetricName.EVENTS_REJECTED, MetricUnit.Count, by_reason.total())
         for code, count in by_reason.items():
             self._by_reason(MetricName.EVENTS_REJECTED, code, count)
 
-    def request_rejected(self, code: str) -> None:
-        self._metrics.add_metric(MetricName.REQUESTS_REJECTED, MetricUnit.Count, 1)
-        self._by_reason(MetricName.REQUESTS_REJECTED, code, 1)
+    def request_rejected(self, code: str, count: int = 1) -> None:
+        self._metrics.add_metric(MetricName.REQUESTS_REJECTED, MetricUnit.Count, count)
+        self._by_reason(MetricName.REQUESTS_REJECTED, code, count)
 
     def published(self, report: PublishReport) -> None:
         add = self._metrics.add_metric

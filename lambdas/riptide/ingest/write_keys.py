@@ -78,6 +78,12 @@ class WriteKeyRegistry:
             raise UnauthorizedError("the write key is not valid")
         return site
 
+    def reload(self) -> None:
+        """Load the keys now; WriteKeysUnavailableError keeps the known ones. A long-lived
+        server calls this off the request path, with a max age that never expires on its own."""
+        self._keys = self._load()
+        self._loaded_at = self._clock()
+
     def _current_keys(self) -> tuple[tuple[bytes, str], ...]:
         now = self._clock()
         if self._loaded_at is not None and now - self._loaded_at < self._max_age:

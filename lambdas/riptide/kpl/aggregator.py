@@ -9,7 +9,7 @@ places out of turn to fill the gap a closing aggregate would leave.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 from riptide.contract import MAX_RECORD_BYTES, PUT_PAYLOAD_UNIT_BYTES
@@ -52,6 +52,8 @@ class Aggregator:
 
     A user record too large for the budget goes out alone as a plain record (as the KPL does),
     up to Kinesis' 1 MiB limit; a larger one raises RecordTooLargeError naming its index.
+    `pack` also says which input positions each record holds, so that a caller packing the
+    records of many requests together can tell each request the fate of its own records.
     """
 
     def __init__(
@@ -72,36 +74,52 @@ class Aggregator:
 
         Under SpreadKeys the ordering key is ignored and records are spread over all shards.
         """
+        return [record for record, _ in self.pack(user_records)]
+
+    def pack(
+        self, user_records: Iterable[tuple[str | None, bytes]]
+    ) -> list[tuple[KinesisRecord, Sequence[int]]]:
+        """As `aggregate`, each record with the input positions of the user records it holds."""
         records = user_records if isinstance(user_records, list) else list(user_records)
-        out: list[KinesisRecord] = []
+        out: list[tuple[KinesisRecord, Sequence[int]]] = []
         try:
-            for group, payloads in self._groups(records).items():
-                self._pack(group, payloads, out)
+            for group, (payloads, positions) in self._groups(records).items():
+                self._pack(group, payloads, positions, out)
         except _OversizeRecord as oversize:
             index = next(i for i, (_, payload) in enumerate(records) if payload is oversize.payload)
             raise RecordTooLargeError(oversize.size, MAX_KINESIS_RECORD_BYTES, index) from None
         return out
 
-    def _groups(self, records: list[tuple[str | None, bytes]]) -> dict[int | None, list[bytes]]:
-        """Payloads by the group whose aggregates they share, each group in input order."""
+    def _groups(
+        self, records: list[tuple[str | None, bytes]]
+    ) -> dict[int | None, tuple[list[bytes], list[int] | None]]:
+        """Payloads by the group whose aggregates they share, each group in input order, with
+        their input positions (None when the group is the whole input)."""
         keys = self.keys
         if not keys.ordered:
-            return {None: list(map(itemgetter(1), records))}
+            return {None: (list(map(itemgetter(1), records)), None)}
         bucket_of = keys.bucket_of
         bucket_by_key: dict[str | None, int | None] = {None: None}
-        groups: dict[int | None, list[bytes]] = {}
-        for ordering_key, payload in records:
+        groups: dict[int | None, tuple[list[bytes], list[int] | None]] = {}
+        for position, (ordering_key, payload) in enumerate(records):
             bucket = bucket_by_key.get(ordering_key, -1)
             if bucket == -1:
                 bucket = bucket_by_key[ordering_key] = bucket_of(ordering_key)  # type: ignore[arg-type]
             group = groups.get(bucket)
             if group is None:
-                groups[bucket] = [payload]
+                groups[bucket] = ([payload], [position])
             else:
-                group.append(payload)
+                group[0].append(payload)
+                group[1].append(position)  # type: ignore[union-attr]
         return groups
 
-    def _pack(self, group: int | None, payloads: list[bytes], out: list[KinesisRecord]) -> None:
+    def _pack(
+        self,
+        group: int | None,
+        payloads: list[bytes],
+        positions: list[int] | None,
+        out: list[tuple[KinesisRecord, Sequence[int]]],
+    ) -> None:
         """Fill aggregates of one group, closing each when the next record won't fit.
 
         Unordered records (group None) may be taken out of turn to fill the gap a closing
@@ -124,23 +142,26 @@ class Aggregator:
             if size <= room:
                 room -= size
                 continue
-            members = _run(payloads, start, index, skipped)
+            members = _run(start, index, skipped)
             skipped = []
             if members:
                 if may_reorder:
-                    members += map(payloads.__getitem__, _fill_gap(room, sizes, index + 1, taken))
-                out.append(_close(keys, tables, layout, members))
+                    members = [*members, *_fill_gap(room, sizes, index + 1, taken)]
+                record = _close(keys, tables, layout, _take(payloads, members))
+                out.append((record, _input_positions(members, positions)))
                 keys = keys_for(group)
                 layout, tables, room = self._layout(keys)
             start = index
             if size > room:
-                out.append(_alone(keys, tables, layout, payloads[index]))
+                record = _alone(keys, tables, layout, payloads[index])
+                out.append((record, _input_positions([index], positions)))
                 start = index + 1
                 continue
             room -= size
-        members = _run(payloads, start, len(payloads), skipped)
+        members = _run(start, len(payloads), skipped)
         if members:
-            out.append(_close(keys, tables, layout, members))
+            record = _close(keys, tables, layout, _take(payloads, members))
+            out.append((record, _input_positions(members, positions)))
 
     def _layout(self, keys: RecordKeys) -> tuple[RecordLayout, bytes, int]:
         """Record layout, key tables and room for records of an aggregate with these keys."""
@@ -153,11 +174,24 @@ class Aggregator:
         return layout, tables, self.max_record_bytes - overhead
 
 
-def _run(payloads: list[bytes], start: int, stop: int, skipped: list[int]) -> list[bytes]:
-    """Payloads start..stop-1 except those an earlier aggregate took out of turn."""
+def _run(start: int, stop: int, skipped: list[int]) -> Sequence[int]:
+    """Positions start..stop-1 except those an earlier aggregate took out of turn."""
     if not skipped:
-        return payloads[start:stop]
-    return [payloads[index] for index in range(start, stop) if index not in skipped]
+        return range(start, stop)
+    return [index for index in range(start, stop) if index not in skipped]
+
+
+def _take(payloads: list[bytes], members: Sequence[int]) -> list[bytes]:
+    if isinstance(members, range):
+        return payloads[members.start : members.stop]
+    return list(map(payloads.__getitem__, members))
+
+
+def _input_positions(members: Sequence[int], positions: list[int] | None) -> Sequence[int]:
+    """Where a record's members were in the input, given their places within their group."""
+    if positions is None:
+        return members
+    return list(map(positions.__getitem__, members))
 
 
 def _fill_gap(room: int, sizes: list[int], start: int, taken: set[int]) -> list[int]:
