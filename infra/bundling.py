@@ -1,6 +1,6 @@
 """The Lambda code asset, bundled with local pip instead of Docker.
 
-The three functions share one asset: the lambdas/ packages plus arm64 wheels of
+The functions share one asset: the lambdas/ packages plus arm64 wheels of
 requirements-lambda.txt. Packages the Python runtime already provides are left out.
 """
 
@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
 REQUIREMENTS = ROOT / "requirements-lambda.txt"
-CODE_PACKAGES = ("producer", "consumer", "riptide")
+CODE_PACKAGES = ("producer", "consumer", "profiles", "context", "riptide")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 """Installed as dependencies (e.g. of aws-xray-sdk) but present in the Lambda runtime."""
 

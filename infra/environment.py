@@ -60,3 +60,24 @@ def rollup_environment(
         Env.LATE_TOLERANCE_SECONDS: str(settings.late_tolerance_seconds),
         Env.FUTURE_TOLERANCE_SECONDS: str(settings.future_tolerance_seconds),
     }
+
+
+def profiles_environment(
+    settings: Settings,
+    *,
+    store_url: str,
+    store_cluster: bool,
+    read_keys_secret_arn: str | None = None,
+    admin_keys_secret_arn: str | None = None,
+) -> dict[str, str]:
+    """What the profile consumer and the read API share (the key secrets: the read API only)."""
+    environment = {
+        Env.PROFILE_STORE_URL: store_url,
+        Env.PROFILE_STORE_CLUSTER: "true" if store_cluster else "false",
+        Env.ANONYMOUS_PROFILE_TTL_DAYS: str(settings.anonymous_profile_ttl_days),
+    }
+    if read_keys_secret_arn:
+        environment[Env.READ_KEYS_SECRET_ARN] = read_keys_secret_arn
+    if admin_keys_secret_arn:
+        environment[Env.ADMIN_KEYS_SECRET_ARN] = admin_keys_secret_arn
+    return environment

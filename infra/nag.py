@@ -95,6 +95,7 @@ def acknowledge_findings(stack: RiptideStack) -> None:
         "Quarantined records are keyed by shard, sequence number and time, unknown in advance; "
         "the consumer may only put objects.",
     )
+    _acknowledge_profiles(stack)
     if stack.rollup.placement:
         for function in (rollup.consumer, rollup.reconciler):
             _acknowledge(
@@ -102,6 +103,29 @@ def acknowledge_findings(stack: RiptideStack) -> None:
                 f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VPC_ACCESS_POLICY}]",
                 VPC_ACCESS_REASON,
             )
+
+
+def _acknowledge_profiles(stack: RiptideStack) -> None:
+    profiles = stack.profiles
+    for function in (profiles.consumer, *([profiles.reader] if profiles.reader else [])):
+        _acknowledge(function, "AwsSolutions-L1", RUNTIME_REASON)
+        _acknowledge(function.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
+        _acknowledge(
+            function.role,
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VPC_ACCESS_POLICY}]",
+            VPC_ACCESS_REASON,
+        )
+    for secret in (profiles.read_keys, profiles.admin_keys):
+        if secret is not None:
+            _acknowledge(secret, "AwsSolutions-SMG4", SECRET_ROTATION_REASON)
+    _acknowledge(profiles.dead_letters, "AwsSolutions-SQS3", DEAD_LETTER_QUEUE_REASON)
+    if profiles.created_vpc:
+        _acknowledge(
+            profiles.node.find_child("Vpc").node.find_child("SecretsManager"),
+            "AwsSolutions-EC23",
+            "The Secrets Manager endpoint admits HTTPS from the VPC's own address range (CDK's "
+            "default for interface endpoints); the VPC has isolated subnets only.",
+        )
 
 
 def _acknowledge_collector(collector: Collector) -> None:

@@ -321,6 +321,32 @@ class Settings:
         minimum=1, maximum=LAMBDA_MAX_TIMEOUT_SECONDS,
     )  # fmt: skip
 
+    # Profiles (profile consumer, store and read API)
+    profile_memory_mb: int = setting(
+        "profileMemoryMb", 1024, "Profile consumer Lambda memory (MB).", minimum=128, maximum=10240,
+    )  # fmt: skip
+    profile_timeout_seconds: int = setting(
+        "profileTimeoutSeconds", 60, "Profile consumer Lambda timeout (seconds).",
+        minimum=1, maximum=LAMBDA_MAX_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    profile_batch_size: int = setting(
+        "profileBatchSize", 500, "Most Kinesis records per profile consumer invocation.",
+        minimum=1, maximum=10_000,
+    )  # fmt: skip
+    profile_batching_window_seconds: int = setting(
+        "profileBatchingWindowSeconds", 1,
+        "Seconds Lambda may wait to fill a profile batch (freshness against cost).",
+        minimum=0, maximum=300,
+    )  # fmt: skip
+    anonymous_profile_ttl_days: int = setting(
+        "anonymousProfileTtlDays", defaults.ANONYMOUS_PROFILE_TTL_DAYS,
+        "Days without activity after which an anonymous profile expires.",
+        minimum=1, maximum=3650,
+    )  # fmt: skip
+    context_memory_mb: int = setting(
+        "contextMemoryMb", 512, "Read API Lambda memory (MB).", minimum=128, maximum=10240,
+    )  # fmt: skip
+
     # Network placement of the consumer and reconciler
     vpc_id: str = setting(
         "vpcId", "", "VPC the consumer and reconciler run in (with Druid); empty: no VPC.",

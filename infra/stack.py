@@ -11,6 +11,7 @@ from infra.collector import Collector
 from infra.functions import VpcPlacement
 from infra.ingest import IngestApi
 from infra.monitoring import Monitoring
+from infra.profiles import ProfilePipeline
 from infra.rollup import RollupPipeline
 from infra.settings import Settings
 from infra.stream import event_stream
@@ -39,13 +40,23 @@ class RiptideStack(Stack):
             if settings.with_collector
             else None
         )
+        placement = self._vpc_placement(settings)
         self.rollup = RollupPipeline(
             self,
             "Rollup",
             settings=settings,
             code=code,
             stream=self.stream,
-            placement=self._vpc_placement(settings),
+            placement=placement,
+        )
+        self.profiles = ProfilePipeline(
+            self,
+            "Profiles",
+            settings=settings,
+            code=code,
+            stream=self.stream,
+            api=self.ingest.api,
+            placement=placement,
         )
         self.monitoring = Monitoring(
             self,
@@ -58,6 +69,8 @@ class RiptideStack(Stack):
                 **({"Producer": self.ingest.producer} if self.ingest.producer else {}),
                 "Consumer": self.rollup.consumer,
                 "Reconciler": self.rollup.reconciler,
+                "Profiles": self.profiles.consumer,
+                **({"ProfileReads": self.profiles.reader} if self.profiles.reader else {}),
             },
             dead_letters=self.rollup.dead_letters,
         )
@@ -96,6 +109,10 @@ class RiptideStack(Stack):
             "OutboxBucketName": (self.rollup.outbox.bucket_name, "Druid tasks not yet confirmed"),
             "DeadLetterQueueUrl": (self.rollup.dead_letters.queue_url, "Batches given up on"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "ProfileStoreEndpoint": (
+                self.profiles.store.attr_endpoint_address,
+                "ElastiCache Serverless (Valkey) endpoint of the profiles, TLS on 6379",
+            ),
         }
         if self.ingest.stage is not None:
             outputs["ApiUrl"] = (
@@ -106,6 +123,15 @@ class RiptideStack(Stack):
             outputs["CollectorUrl"] = (
                 self.collector.url,
                 "Base URL of the group-commit collector (same API)",
+            )
+        if self.profiles.read_keys and self.profiles.admin_keys:
+            outputs["ReadKeysSecretArn"] = (
+                self.profiles.read_keys.secret_arn,
+                'Fill with {"<read key>": "<site id>", ...} for GET /v1/profiles',
+            )
+            outputs["AdminKeysSecretArn"] = (
+                self.profiles.admin_keys.secret_arn,
+                'Fill with {"<admin key>": "<site id>", ...} for DELETE /v1/profiles/{id}',
             )
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

@@ -7,8 +7,9 @@ The producer aggregates the events of one request only, so a record never holds 
 the request brought: a browser sending one event per request gets no aggregation at all, and
 pays API Gateway and the producer Lambda for every single event.
 Covered: API Gateway HTTP API, the producer and consumer Lambdas, Kinesis provisioned shards and
-PUT payload units. Not covered: CloudWatch, X-Ray, S3, SQS, Secrets Manager, data transfer and
-Druid itself.
+PUT payload units, the profile consumer and its ElastiCache Serverless store (ECPUs from the
+store commands and bytes an event costs, storage from profiles x size). Not covered:
+CloudWatch, X-Ray, S3, SQS, Secrets Manager, VPC endpoints, data transfer and Druid itself.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
 LAMBDA_PER_MILLION_REQUESTS = 0.20
 KINESIS_PER_SHARD_HOUR = 0.015
 KINESIS_PER_MILLION_PUT_UNITS = 0.014
+ELASTICACHE_PER_MILLION_ECPU = 0.0023
+ELASTICACHE_PER_GB_HOUR = 0.084
+ELASTICACHE_MINIMUM_GB = 0.1
+ECPU_BYTES = 1024
+"""ElastiCache Serverless bills about one ECPU per KB a simple command reads or writes."""
 
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -58,6 +64,18 @@ class Workload:
     batch_size: int = 1000
     tumbling_window_seconds: float = 60
     records_span_requests: bool = False
+    profile_ms_per_1000_events: float = 40
+    profile_memory_mb: int = 1024
+    profile_batching_window_seconds: float = 1
+    profile_batch_size: int = 500
+    store_commands_per_event: float = 0.62
+    """Commands the update script runs per event (bench/bench_profiles.py; fewer as batches
+    fill: each profile is read and written once per batch however many events it takes)."""
+    store_bytes_per_event: float = 400
+    """Script arguments sent per event (bench/bench_profiles.py)."""
+    profile_bytes: float = 1_500
+    profiles_stored: float = 10_000_000
+    """Profiles held: users' for good, anonymous ones for their time to live (30 days)."""
 
     @property
     def events_per_kinesis_record(self) -> float:
@@ -130,6 +148,21 @@ def estimate(workload: Workload) -> Estimate:
     )
     consumer_seconds = rate * SECONDS_PER_MONTH * workload.consumer_ms_per_1000_events / 1e6
     put_units = records_per_second * units_per_record * SECONDS_PER_MONTH
+    profile_invocations = (
+        shards
+        * SECONDS_PER_MONTH
+        * max(
+            1 / max(workload.profile_batching_window_seconds, 0.1),
+            records_per_second / shards / workload.profile_batch_size,
+        )
+    )
+    profile_seconds = rate * SECONDS_PER_MONTH * workload.profile_ms_per_1000_events / 1e6
+    ecpu_per_event = (
+        workload.store_commands_per_event * max(1.0, workload.profile_bytes / ECPU_BYTES)
+        + workload.store_bytes_per_event / ECPU_BYTES
+    )
+    ecpus = rate * SECONDS_PER_MONTH * ecpu_per_event
+    store_gb = max(ELASTICACHE_MINIMUM_GB, workload.profiles_stored * workload.profile_bytes / 1e9)
     lines = (
         CostLine(
             "API Gateway HTTP API",
@@ -161,6 +194,25 @@ def estimate(workload: Workload) -> Estimate:
             "Kinesis PUT payload units",
             f"{put_units / 1e9:,.2f} B units",
             put_units * KINESIS_PER_MILLION_PUT_UNITS / 1e6,
+        ),
+        CostLine(
+            "Lambda profile consumer (arm64)",
+            f"{profile_invocations / 1e6:,.1f} M invokes, {profile_seconds / 3600:,.0f} h",
+            lambda_dollars(
+                profile_invocations,
+                profile_seconds / profile_invocations,
+                workload.profile_memory_mb,
+            ),
+        ),
+        CostLine(
+            "ElastiCache Serverless ECPUs",
+            f"{ecpus / 1e9:,.0f} B ECPUs, {ecpu_per_event:.2f}/event",
+            ecpus * ELASTICACHE_PER_MILLION_ECPU / 1e6,
+        ),
+        CostLine(
+            "ElastiCache Serverless storage",
+            f"{store_gb:,.1f} GB ({workload.profiles_stored / 1e6:,.1f} M profiles)",
+            store_gb * HOURS_PER_MONTH * ELASTICACHE_PER_GB_HOUR,
         ),
     )
     producer_concurrency = requests_per_second * workload.producer_ms_per_request / 1000

@@ -3,8 +3,9 @@
 Benchmarks, tests and the load generator need the same believable input: several shops, each
 with its own write key; shopping sessions that walk the funnel page view -> Product Viewed ->
 Product Added -> Checkout Started -> Order Completed and drop off on the way; a long tail of
-products; logged-in and anonymous shoppers; campaigns, devices, countries and client clocks that
-are a little wrong. Events carry only what a client sends (no receivedAt, no ip).
+products; logged-in and anonymous shoppers, some of whom log in at checkout; campaigns, devices,
+countries and client clocks that are a little wrong. Events carry only what a client sends (no
+receivedAt, no ip).
 
 Everything is drawn from `random.Random(seed)`, so a seed always gives the same events. With the
 default simulated clock the timestamps are deterministic too; the load generator passes a real
@@ -95,6 +96,8 @@ WEB_LIBRARY = {"name": "analytics.js", "version": "1.76.0"}
 
 APP_SHARE = 0.4
 LOGGED_IN_SHARE = 0.35
+LOGIN_AT_CHECKOUT_SHARE = 0.5
+"""Of the anonymous shoppers who go to checkout, how many log in first (an identify call)."""
 CAMPAIGN_SHARE = 0.4
 SHOPPERS_PER_SITE = 20_000
 ZIPF_EXPONENT = 1.1
@@ -186,6 +189,8 @@ class ShopperTraffic:
         self.catalogs = {site.name: Catalog(site) for site in sites}
         self._simulated_now = SIMULATION_START
         self._gap_rng = random.Random(seed)
+        # Logins draw from their own generator, so they leave every other draw of a seed as is.
+        self._login_rng = random.Random(f"login-{seed}")
         self._mean_gap = mean_gap_seconds
         self.clock = clock or self._simulated_clock
         self._sessions = [self._new_session() for _ in range(open_sessions)]
@@ -277,6 +282,10 @@ class ShopperTraffic:
                 yield self._track("Product Added", path, properties)
         if not cart or rng.random() >= CONTINUE_RATE["Product Added"]:
             return
+        if "userId" not in session.identity and self._login_rng.random() < LOGIN_AT_CHECKOUT_SHARE:
+            user_id = f"{site.name[:3]}-user-{self._login_rng.randrange(SHOPPERS_PER_SITE):06d}"
+            session.identity = {**session.identity, "userId": user_id}
+            yield {"type": "identify", "traits": {"login": "checkout"}, "_page": {"path": "/login"}}
         order_id = f"{site.name[:3]}-{rng.getrandbits(40):010x}"
         value = round(sum(product.price * quantity for product, quantity in cart), 2)
         items = [

@@ -48,6 +48,13 @@ class Env:
     FUTURE_TOLERANCE_SECONDS = "FUTURE_TOLERANCE_SECONDS"
     DRUID_TIMEOUT_SECONDS = "DRUID_TIMEOUT_SECONDS"
 
+    # Profile consumer and read API
+    PROFILE_STORE_URL = "PROFILE_STORE_URL"
+    PROFILE_STORE_CLUSTER = "PROFILE_STORE_CLUSTER"
+    ANONYMOUS_PROFILE_TTL_DAYS = "ANONYMOUS_PROFILE_TTL_DAYS"
+    READ_KEYS_SECRET_ARN = "READ_KEYS_SECRET_ARN"
+    ADMIN_KEYS_SECRET_ARN = "ADMIN_KEYS_SECRET_ARN"
+
     # Powertools (names defined by aws-lambda-powertools)
     POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -86,6 +93,15 @@ HEALTH_PATH = "/health"
 PRODUCER = LambdaEntry("producer.handler.handler", "riptide-producer")
 CONSUMER = LambdaEntry("consumer.handler.handler", "riptide-consumer")
 RECONCILER = LambdaEntry("consumer.reconciler.handler", "riptide-reconciler")
+PROFILES = LambdaEntry("profiles.handler.handler", "riptide-profiles")
+CONTEXT = LambdaEntry("context.handler.handler", "riptide-context")
+
+PROFILE_ROUTES = (
+    ("GET", "/v1/profiles"),
+    ("GET", "/v1/profiles/{id}"),
+    ("DELETE", "/v1/profiles/{id}"),
+)
+"""The read API's routes on the HTTP API: bulk read (?ids=a,b,...), read one, delete one."""
 
 METRICS_NAMESPACE = "Riptide"
 """The CloudWatch namespace of every custom metric (Powertools reads it from the environment)."""
@@ -114,6 +130,14 @@ class MetricName:
     DRUID_LATENCY = "DruidLatency"
     DRUID_TASKS_PUSHED = "DruidTasksPushed"
     DRUID_DUPLICATES_SEEN = "DruidDuplicatesSeen"
+
+    # Profile consumer
+    PROFILE_EVENTS_APPLIED = "ProfileEventsApplied"
+    PROFILE_EVENTS_REPLAYED = "ProfileEventsReplayed"
+    PROFILE_EVENTS_UNUSABLE = "ProfileEventsUnusable"
+    PROFILE_STORE_COMMANDS = "ProfileStoreCommands"
+    PROFILE_STORE_FAILURES = "ProfileStoreFailures"
+    PROFILE_FRESHNESS = "ProfileFreshness"
 
     # Reconciler
     OUTBOX_PENDING = "OutboxPending"

@@ -19,3 +19,10 @@ DRUID_DATASOURCE = "events_1m"
 LATE_TOLERANCE_SECONDS = 7 * 24 * 3600
 FUTURE_TOLERANCE_SECONDS = 300
 DRUID_TIMEOUT_SECONDS = 10.0
+
+ANONYMOUS_PROFILE_TTL_DAYS = 30
+"""An anonymous profile without activity for this long expires; a user's profile stays."""
+IDENTITY_CAP = 25
+"""Most anonymousIds joined to one user; joining one more lets go of the oldest's link."""
+PROFILE_STORE_CLUSTER = True
+"""ElastiCache Serverless answers in cluster mode; a local single server does not."""

@@ -165,7 +165,7 @@ def test_unavailable_druid_fails_the_batch_from_its_first_record(druid: FaultInj
 
     assert response == {"batchItemFailures": [{"itemIdentifier": records[0].sequence_number}]}
     assert druid.tasks == {}
-    assert len(druid.submissions) >= 2
+    assert druid.submissions, "the consumer must have tried"
 
 
 def test_accepted_push_whose_answer_was_lost_is_not_repeated_after_a_shifted_retry(

@@ -109,6 +109,9 @@ def test_every_accepted_event_is_in_druid_exactly_once(druid: Druid, tmp_path: P
     assert report["stream_events"] == accepted
     assert report["stream_repeated_message_ids"] == 0
     assert druid_sum_of_events(druid, report["datasource"]) == accepted
+    profiles = report["profiles"]
+    assert profiles["applied"] == accepted and profiles["unusable"] == profiles["replayed"] == 0
+    assert profiles["samples"], "shoppers who log in at checkout have joined profiles"
 
 
 def test_nothing_is_lost_or_doubled_when_kinesis_throttles_druid_fails_and_the_consumer_crashes(

@@ -99,9 +99,18 @@ class Synthesis:
             for action in _listed(statement["Action"])
         }
 
-    def ref_of(self, resource_type: str) -> str:
-        (logical_id,) = self.resources(resource_type)
+    def ref_of(self, resource_type: str, prefix: str = "") -> str:
+        """The one resource of the type (whose logical id starts with `prefix`, if given)."""
+        (logical_id,) = [name for name in self.resources(resource_type) if name.startswith(prefix)]
         return logical_id
+
+    def event_source_of(self, handler: str) -> dict[str, Any]:
+        (mapping,) = [
+            mapping["Properties"]
+            for mapping in self.resources("AWS::Lambda::EventSourceMapping").values()
+            if mapping["Properties"]["FunctionName"] == {"Ref": self.function_id(handler)}
+        ]
+        return mapping
 
 
 def _listed(value: str | list[str]) -> list[str]:

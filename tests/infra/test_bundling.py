@@ -42,7 +42,7 @@ def test_asset_holds_the_code_packages_and_wheels_but_not_runtime_packages(
     assert command[command.index("--python-version") + 1] == "3.12"
     assert "--only-binary=:all:" in command
     assert command[command.index("-r") + 1] == str(bundling.REQUIREMENTS)
-    assert {path.name for path in out.iterdir()} == {"producer", "consumer", "riptide", "msgspec"}
+    assert {path.name for path in out.iterdir()} == {*bundling.CODE_PACKAGES, "msgspec"}
     assert (out / "riptide" / "__init__.py").is_file()
     assert not list(out.rglob("__pycache__"))
 

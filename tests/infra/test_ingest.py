@@ -6,14 +6,17 @@ import json
 
 from aws_cdk.assertions import Match
 
-from riptide.contract import INGEST_PATHS, SDK_PATHS, SEGMENT_PATHS
+from riptide.contract import INGEST_PATHS, PROFILE_ROUTES, SDK_PATHS, SEGMENT_PATHS
 from tests.infra.synthesis import PRODUCER, Synthesis
+
+PROFILE_ROUTE_KEYS = {f"{method} {path}" for method, path in PROFILE_ROUTES}
 
 
 def test_each_segment_endpoint_is_a_post_route_to_the_producer(default: Synthesis) -> None:
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in default.resources("AWS::ApiGatewayV2::Route").values()
+        if r["Properties"]["RouteKey"] not in PROFILE_ROUTE_KEYS
     }
     assert set(routes) == {f"POST /v1/{path}" for path in INGEST_PATHS} | {
         "GET /v1/projects/{writeKey}/settings"
@@ -21,7 +24,7 @@ def test_each_segment_endpoint_is_a_post_route_to_the_producer(default: Synthesi
     assert {f"POST /v1/{path}" for path in (*SEGMENT_PATHS, *SDK_PATHS)} <= set(routes)
     assert "POST /v1/t" in routes and "POST /v1/b" in routes
     integrations = default.resources("AWS::ApiGatewayV2::Integration")
-    (integration_id,) = integrations
+    (integration_id,) = {route["Target"]["Fn::Join"][1][1]["Ref"] for route in routes.values()}
     for route in routes.values():
         assert route["Target"]["Fn::Join"][1][1] == {"Ref": integration_id}
     integration = integrations[integration_id]["Properties"]

@@ -79,7 +79,7 @@ def test_alarms_notify_the_topic_only_when_one_is_set(
     assert all("AlarmActions" not in alarm for alarm in _alarms(default))
     topic = "arn:aws:sns:eu-west-1:123456789012:riptide-alarms"
     custom_alarms = _alarms(custom)
-    assert len(custom_alarms) == 11
+    assert len(custom_alarms) == 15
     assert all(alarm["AlarmActions"] == [topic] for alarm in custom_alarms)
     assert all(alarm["OKActions"] == [topic] for alarm in custom_alarms)
 

@@ -11,8 +11,7 @@ from tests.infra.synthesis import CONSUMER, DRUID_URL, RECONCILER, Synthesis
 
 
 def _event_source(synthesis: Synthesis) -> dict[str, Any]:
-    (mapping,) = synthesis.resources("AWS::Lambda::EventSourceMapping").values()
-    return mapping["Properties"]
+    return synthesis.event_source_of(CONSUMER)
 
 
 def test_event_source_is_bounded_and_reports_partial_failures(default: Synthesis) -> None:
@@ -32,7 +31,9 @@ def test_event_source_is_bounded_and_reports_partial_failures(default: Synthesis
     assert mapping["MaximumBatchingWindowInSeconds"] == settings.max_batching_window_seconds
     assert mapping.get("ParallelizationFactor", 1) == 1, "the outbox needs one batch per shard"
     assert mapping["DestinationConfig"] == {
-        "OnFailure": {"Destination": {"Fn::GetAtt": [default.ref_of("AWS::SQS::Queue"), "Arn"]}}
+        "OnFailure": {
+            "Destination": {"Fn::GetAtt": [default.ref_of("AWS::SQS::Queue", "Rollup"), "Arn"]}
+        }
     }
 
 
@@ -46,11 +47,13 @@ def test_event_source_settings_come_from_the_command_line(custom: Synthesis) -> 
 
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(default: Synthesis) -> None:
-    queue_id = default.ref_of("AWS::SQS::Queue")
+    queue_id = default.ref_of("AWS::SQS::Queue", "Rollup")
     queue = default.raw["Resources"][queue_id]["Properties"]
     assert queue["SqsManagedSseEnabled"] is True
     assert queue["MessageRetentionPeriod"] == 14 * 86400
-    (policy,) = default.resources("AWS::SQS::QueuePolicy").values()
+    policy = default.resources("AWS::SQS::QueuePolicy")[
+        default.ref_of("AWS::SQS::QueuePolicy", "Rollup")
+    ]
     assert policy["Properties"]["Queues"] == [{"Ref": queue_id}]
     assert _denies_plain_http(policy["Properties"]["PolicyDocument"])
 

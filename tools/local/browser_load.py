@@ -40,6 +40,8 @@ def sdk_calls(events: list[Event]) -> list[SdkCall]:
     for event in events:
         if event["type"] == "track":
             calls.append(SdkCall("track", (event["event"], event["properties"], options)))
+        elif event["type"] == "identify":  # a shopper logging in at checkout
+            calls.append(SdkCall("identify", (event["userId"], event["traits"], options)))
         else:
             calls.append(SdkCall(event["type"], (event["name"], event["properties"], options)))
     return calls

@@ -23,11 +23,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.environment import collector_environment, producer_environment, rollup_environment
+from infra.environment import (
+    collector_environment,
+    producer_environment,
+    profiles_environment,
+    rollup_environment,
+)
 from infra.settings import Settings
-from riptide.contract import CONSUMER, PRODUCER, RECONCILER, Env
+from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, Env
 from tools.lambda_kit.context import FunctionSpec
-from tools.local import aws
+from tools.local import aws, profiles
 from tools.local.browser_load import BrowserCounts, BrowserShoppers
 from tools.local.collector import LocalCollector
 from tools.local.cors import CorsPolicy
@@ -116,6 +121,8 @@ class Run:
     load: LoadGenerator
     faults: FaultInjection | None
     plan: FaultPlan
+    profile_mapping: EventSourceMapping
+    profile_run: profiles.ProfileRun
     browser: BrowserShoppers | None = None
     phase: str = "sending"
     started: float = field(default_factory=time.monotonic)
@@ -142,6 +149,8 @@ class Run:
         if not self.mapping.idle:
             backlog = self.mapping.stats.backlog
             return f"the consumer still has {backlog:,} records or an open window"
+        if not self.profile_mapping.idle:
+            return f"the profile consumer still has {self.profile_mapping.stats.backlog:,} records"
         pending = self._objects(self.resources.outbox_bucket, "pending/")
         if pending:
             self.phase = "delivering"
@@ -210,6 +219,9 @@ class Run:
             settle_problem=settle_problem,
             faults=self.plan.describe() if self.faults else [],
             fault_counts=self.faults.counts() if self.faults else {},
+            profiles=self.profile_run.figures(
+                [site.name for site in SITES], self.profile_mapping.stats.busy_ms
+            ),
         )
 
     def _ms_per_request(self, requests: int) -> float:
@@ -255,6 +267,8 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         else None
     )
     settings = _settings(options, druid.url, datasource)
+    profile_store_url = profiles.store_url()
+    profiles.clear_sites(profile_store_url, [site.name for site in SITES])
     stack.enter_context(
         _environment(
             aws.process_environment(moto, faults.kinesis.url if faults else None)
@@ -269,6 +283,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
                 quarantine_bucket=resources.quarantine_bucket,
                 outbox_bucket=resources.outbox_bucket,
             )
+            | profiles_environment(settings, store_url=profile_store_url, store_cluster=False)
         )
     )
     stack.enter_context(lambda_log(run_dir / "lambda.log"))
@@ -288,6 +303,23 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         EventSourceMapping(
             target,
             mapping_settings(settings),
+            moto.client("kinesis"),
+            moto.client("sqs"),
+        )
+    )
+    profile_handler = _load_handler(*PROFILES)
+    profile_consumer = importlib.import_module("profiles.handler").profile_consumer()
+    profile_mapping = stack.enter_context(
+        EventSourceMapping(
+            StreamTarget(
+                stream_name=resources.stream_name,
+                stream_arn=resources.stream_arn,
+                region=aws.REGION,
+                function=profiles.function_spec(settings, aws.REGION),
+                handler=profile_handler,
+                dead_letter_queue_url=resources.dead_letter_queue_url,
+            ),
+            profiles.mapping_settings(settings),
             moto.client("kinesis"),
             moto.client("sqs"),
         )
@@ -314,6 +346,8 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         ),
         faults=faults,
         plan=FaultPlan.for_run(options.duration_seconds, settings.tumbling_window_seconds),
+        profile_mapping=profile_mapping,
+        profile_run=profiles.ProfileRun(profile_consumer),
         browser=(
             BrowserShoppers(url, options.duration_seconds, options.seed, mapping.audit.holds)
             if options.browser

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.costs import REQUEST_SIZES, Workload, cost_table, render_table
+from tools.local.profiles import ProfileFigures, render_profiles
 from tools.local.rollup_store import SiteMinute, Totals
 
 MAX_TABLE_ROWS = 60
@@ -79,6 +80,7 @@ class RunFigures:
     """Events the pages sent that the stream holds (the SDK does not show the answers)."""
     browser_missing: int = 0
     browser_failed_visits: int = 0
+    profiles: ProfileFigures | None = None
 
     @property
     def accepted_total(self) -> int:
@@ -96,7 +98,15 @@ class RunFigures:
     def workload(self, rate: float) -> Workload:
         """The measured workload, scaled to `rate` events/s, for the cost estimate."""
         accepted = max(self.accepted, 1)
+        measured_profiles = {}
+        if self.profiles and self.profiles.applied:
+            measured_profiles = {
+                "profile_ms_per_1000_events": 1000 * self.profiles.busy_ms / accepted,
+                "store_commands_per_event": self.profiles.commands_per_event,
+                "profile_bytes": self.profiles.mean_profile_bytes,
+            }
         return Workload(
+            **measured_profiles,
             events_per_second=rate,
             events_per_request=accepted / max(self.requests_ok, 1),
             events_per_record=accepted / max(self.kinesis_records, 1),
@@ -173,6 +183,8 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         lines += [f"  {fault}" for fault in f.faults]
         counts = f.fault_counts.items()
         lines.append("  " + "; ".join(f"{name} {count:,}" for name, count in counts))
+    if f.profiles:
+        lines += render_profiles(f.profiles)
     lines += [
         "",
         "Revenue and unique users by site and minute",

@@ -49,7 +49,10 @@ class WriteKeyRegistry:
         client_factory: Callable[[], Any],
         max_age_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        kind: str = "write",
     ) -> None:
+        """`kind` names the keys in messages ("write", "read", "admin"): one registry per secret."""
+        self._kind = kind
         self._secret_id = secret_id
         self._client_factory = client_factory
         self._client: Any = None
@@ -69,13 +72,13 @@ class WriteKeyRegistry:
         try:
             candidate = write_key.encode()
         except UnicodeEncodeError:
-            raise UnauthorizedError("the write key is not valid") from None
+            raise UnauthorizedError(f"the {self._kind} key is not valid") from None
         site = None
         for known, known_site in self._current_keys():
             if hmac.compare_digest(candidate, known):
                 site = known_site
         if site is None:
-            raise UnauthorizedError("the write key is not valid")
+            raise UnauthorizedError(f"the {self._kind} key is not valid")
         return site
 
     def reload(self) -> None:
@@ -106,7 +109,7 @@ class WriteKeyRegistry:
             secret = self._client.get_secret_value(SecretId=self._secret_id)["SecretString"]
         except Exception as error:
             raise WriteKeysUnavailableError(
-                f"the write keys could not be loaded ({type(error).__name__})"
+                f"the {self._kind} keys could not be loaded ({type(error).__name__})"
             ) from error
         try:
             keys = json.loads(secret)
@@ -117,6 +120,7 @@ class WriteKeyRegistry:
             for key, site in keys.items()
         ):
             raise WriteKeysUnavailableError(
-                'the write keys secret must be a JSON object {"<write key>": "<site id>"}'
+                f"the {self._kind} keys secret must be a JSON object "
+                f'{{"<{self._kind} key>": "<site id>"}}'
             )
         return tuple((key.encode(), site) for key, site in keys.items())
