@@ -299,7 +299,8 @@ class Settings:
     )  # fmt: skip
     outbox_expiry_days: int = setting(
         "outboxExpiryDays", 14,
-        "Days the marker of a delivered Druid task is kept; undelivered tasks never expire.",
+        "Days a delivered task's done marker is kept (at least the stream retention); "
+        "pending ones stay.",
         minimum=1, maximum=3650,
     )  # fmt: skip
     access_log_expiry_days: int = setting(
@@ -459,6 +460,13 @@ class Settings:
             problems.append(
                 f"maxRecordAgeSeconds ({self.max_record_age_seconds}) must not exceed the stream "
                 f"retention (streamRetentionHours={self.stream_retention_hours})"
+            )
+        if self.outbox_expiry_days * 86400 < self.stream_retention_hours * 3600:
+            problems.append(
+                f"outboxExpiryDays ({self.outbox_expiry_days}) must cover the stream retention "
+                f"(streamRetentionHours={self.stream_retention_hours}), and so "
+                f"maxRecordAgeSeconds: a record redelivered or replayed after its delivery's "
+                f"done marker expired would be counted twice"
             )
         if (
             self.stream_mode == "provisioned"

@@ -37,6 +37,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name=MetricName.TASKS_REDRIVEN, unit=count, value=report.redriven)
     metrics.add_metric(name=MetricName.TASKS_RESUBMITTED, unit=count, value=report.resubmitted)
     metrics.add_metric(
+        name=MetricName.TASKS_PUBLISHED_DESPITE_FAILURE,
+        unit=count,
+        value=report.published_despite_failure,
+    )
+    metrics.add_metric(
+        name=MetricName.TASKS_PUBLICATION_UNKNOWN, unit=count, value=report.publication_unknown
+    )
+    metrics.add_metric(
         name=MetricName.OUTBOX_OLDEST_AGE_SECONDS, unit=seconds, value=report.oldest_age_seconds
     )
     summary = {**dataclasses.asdict(report), "still_pending": report.still_pending}

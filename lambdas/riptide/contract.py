@@ -150,6 +150,8 @@ class MetricName:
     OUTBOX_PENDING = "OutboxPending"
     TASKS_REDRIVEN = "TasksRedriven"
     TASKS_RESUBMITTED = "TasksResubmitted"
+    TASKS_PUBLISHED_DESPITE_FAILURE = "TasksPublishedDespiteFailure"
+    TASKS_PUBLICATION_UNKNOWN = "TasksPublicationUnknown"
     OUTBOX_OLDEST_AGE_SECONDS = "OutboxOldestAgeSeconds"
 
 

@@ -2,9 +2,11 @@
 
 Real Druid lives in tests/integration. This stub exists for what a real Druid cannot do on
 demand: answer 429/500/503 or 401 when told, accept a task and then stall past the client's
-read timeout, end tasks FAILED, forget tasks. It keeps tasks by id (answering a duplicate id
-with Druid's real 400 body), drops rows outside a task's intervals as Druid does, and sums
-what SUCCESS tasks carry so tests can compare Druid's totals with the input.
+read timeout, end tasks FAILED (also after publishing, as when the indexer dies between
+publishing and reporting), forget tasks, run with the task audit log off. It keeps tasks by id
+(answering a duplicate id with Druid's real 400 body), drops rows outside a task's intervals as
+Druid does, answers the task audit log and segment metadata lookups for what tasks published,
+and sums what published tasks carry so tests can compare Druid's totals with the input.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from urllib.parse import unquote
 from tools.local.loopback import LoopbackServer
 
 TASK_PATH = "/druid/indexer/v1/task"
+METADATA_PATH = "/druid/coordinator/v1/metadata/datasources/"
+FAILED_AFTER_PUBLISHING = "FAILED_AFTER_PUBLISHING"
+"""An end state for `end_next_tasks`: the segments are published, the task reports FAILED."""
 COMPACTION_PATH = "/druid/coordinator/v1/config/compaction"
 
 
@@ -43,6 +48,10 @@ class StoredTask:
     task: dict[str, Any]
     state: str = "SUCCESS"
     error: str | None = None
+    published: bool = True
+
+    def segment_id(self) -> str:
+        return f"{self.task['spec']['dataSchema']['dataSource']}_{self.task['id']}_0"
 
 
 @dataclass
@@ -59,9 +68,11 @@ class FaultInjectingDruid:
         duplicate_style: str = "druid37",
         credentials: tuple[str, str] | None = None,
         tls: ssl.SSLContext | None = None,
+        audit_log: bool = True,
     ):
         self.duplicate_style = duplicate_style
         self.credentials = credentials
+        self.audit_log = audit_log
         self.tasks: dict[str, StoredTask] = {}
         self.submissions: list[str] = []
         self.compaction: dict[str, dict[str, Any]] = {}
@@ -95,11 +106,13 @@ class FaultInjectingDruid:
             self._script.status.clear()
 
     def end_next_tasks(self, *states: str) -> None:
-        """The next accepted tasks end in these states (FAILED, RUNNING) instead of SUCCESS."""
+        """The next accepted tasks end in these states (FAILED, FAILED_AFTER_PUBLISHING,
+        RUNNING) instead of SUCCESS."""
         self._script.end_states.extend(states)
 
     def finish(self, task_id: str, state: str = "SUCCESS") -> None:
         self.tasks[task_id].state = state
+        self.tasks[task_id].published = state == "SUCCESS"
 
     def forget(self, task_id: str) -> None:
         """Druid loses the task (its records were cleaned up): status answers 404 from now on."""
@@ -107,10 +120,10 @@ class FaultInjectingDruid:
 
     # What Druid holds
     def totals(self) -> dict[str, float]:
-        """Every longSum/doubleSum metric summed over the rows of SUCCESS tasks, in intervals."""
+        """Every longSum/doubleSum metric summed over the rows of published tasks, in intervals."""
         sums: dict[str, float] = {}
         for stored in self.tasks.values():
-            if stored.state != "SUCCESS":
+            if not stored.published:
                 continue
             for name, value in _task_sums(stored.task).items():
                 sums[name] = sums.get(name, 0) + value
@@ -130,8 +143,13 @@ class FaultInjectingDruid:
             if task_id in self.tasks:
                 return 400, self._already_exists(task_id), 0.0
             state = self._script.end_states.popleft() if self._script.end_states else "SUCCESS"
-            error = "scripted failure" if state == "FAILED" else None
-            self.tasks[task_id] = StoredTask(task, state, error)
+            if state == FAILED_AFTER_PUBLISHING:
+                self.tasks[task_id] = StoredTask(
+                    task, "FAILED", "This task disappeared on the worker where it was assigned"
+                )
+            else:
+                error = "scripted failure" if state == "FAILED" else None
+                self.tasks[task_id] = StoredTask(task, state, error, state == "SUCCESS")
         body = json.dumps({"task": task_id}).encode()
         if fault is not None:
             return fault.status, body if fault.status == 200 else fault.body, fault.delay
@@ -149,6 +167,24 @@ class FaultInjectingDruid:
         if stored.error:
             status["errorMsg"] = stored.error
         return 200, json.dumps({"task": task_id, "status": status}).encode(), 0.0
+
+    def _segments(self, task_id: str) -> tuple[int, bytes, float]:
+        """The task audit log's answer: what the task published (nothing when the log is off)."""
+        stored = self.tasks.get(task_id)
+        if stored is None:
+            return 404, f"Cannot find any task with id: [{task_id}]".encode(), 0.0
+        segments = (
+            [{"dataSource": "x", "identifier": stored.segment_id()}]
+            if self.audit_log and stored.published
+            else []
+        )
+        return 200, json.dumps(segments).encode(), 0.0
+
+    def _segment_metadata(self, segment_id: str) -> tuple[int, bytes, float]:
+        for stored in self.tasks.values():
+            if stored.published and stored.segment_id() == segment_id:
+                return 200, json.dumps({"identifier": segment_id}).encode(), 0.0
+        return 404, b"", 0.0
 
     def _already_exists(self, task_id: str) -> bytes:
         """The 400 body of a duplicate id: as Druid 37 answers (checked against a real one),
@@ -198,9 +234,16 @@ def _handler_for(druid: FaultInjectingDruid) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if not self._auth_ok():
                 return
-            if self.path.startswith(TASK_PATH + "/") and self.path.endswith("/status"):
-                task_id = unquote(self.path[len(TASK_PATH) + 1 : -len("/status")])
+            path = self.path.split("?", 1)[0]
+            if path.startswith(TASK_PATH + "/") and path.endswith("/status"):
+                task_id = unquote(path[len(TASK_PATH) + 1 : -len("/status")])
                 self._answer(*druid._status(task_id))
+            elif path.startswith(TASK_PATH + "/") and path.endswith("/segments"):
+                self._answer(
+                    *druid._segments(unquote(path[len(TASK_PATH) + 1 : -len("/segments")]))
+                )
+            elif path.startswith(METADATA_PATH):
+                self._answer(*druid._segment_metadata(unquote(path.rsplit("/", 1)[1])))
             elif self.path.startswith(COMPACTION_PATH + "/"):
                 config = druid.compaction.get(unquote(self.path[len(COMPACTION_PATH) + 1 :]))
                 if config is None:

@@ -49,6 +49,33 @@ def test_batch_is_rolled_up_and_delivered_as_one_task(druid: FaultInjectingDruid
     assert len(aws.pending()) == 1
 
 
+def test_late_rows_travel_in_a_task_of_their_own_that_locks_whole_days(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    late = json.loads(segment_event(user_id="late", revenue=1.0))
+    late["timestamp"] = "2026-11-25T23:59:00.000Z"
+    records = shard_records(0, [[*orders(2), json.dumps(late).encode(), *orders(1, minute=1)]])
+
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
+
+    assert response == {"batchItemFailures": []}
+    on_time_id = f"riptide_{DATASOURCE}_shardId-000000000000_{records[0].sequence_number}.0_"
+    on_time_id += f"{records[0].sequence_number}.3"
+    assert sorted(druid.tasks) == [on_time_id, f"{on_time_id}_late"]
+    granularity = {
+        task_id: stored.task["spec"]["dataSchema"]["granularitySpec"]
+        for task_id, stored in druid.tasks.items()
+    }
+    assert granularity[on_time_id]["segmentGranularity"] == "HOUR"
+    assert granularity[on_time_id]["intervals"] == ["2026-11-27T10:00:00Z/2026-11-27T10:02:00Z"]
+    assert granularity[f"{on_time_id}_late"]["segmentGranularity"] == "DAY"
+    assert granularity[f"{on_time_id}_late"]["intervals"] == [
+        "2026-11-25T00:00:00Z/2026-11-26T00:00:00Z"
+    ]
+    assert druid.totals() == {"events": 4, "revenue": 8.5, "quantity": 0}
+    assert len(aws.pending()) == 1
+
+
 def test_redelivered_batch_is_recognised_not_counted_twice(druid: FaultInjectingDruid):
     event = kinesis_event(shard_records(0, [orders(4)]))
 
@@ -100,6 +127,23 @@ def test_bad_records_are_quarantined_and_the_rest_of_the_batch_delivered(
     (key,) = aws.keys(QUARANTINE_BUCKET)
     assert key.endswith(
         f"/shard=shardId-000000000000/{corrupt.sequence_number}.0_{mixed.sequence_number}.2.ndjson"
+    )
+
+
+def test_a_sum_too_large_to_stay_finite_is_quarantined_and_the_row_keeps_its_revenue(
+    druid: FaultInjectingDruid, aws: Buckets
+):
+    huge = [segment_event(user_id=f"h{i}", revenue=1e308) for i in range(2)]
+    records = shard_records(0, [orders(49) + huge[:1] + orders(49) + huge[1:]])
+
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
+
+    assert response == {"batchItemFailures": []}
+    assert druid.totals() == {"events": 98, "revenue": 98 * 2.5, "quantity": 0}
+    reasons = [(line["subSequenceNumber"], line["reason"]) for line in aws.quarantined()]
+    assert reasons == [(49, "invalid_event"), (99, "invalid_event")]
+    assert all(
+        "properties.revenue: expected float <= " in line["detail"] for line in aws.quarantined()
     )
 
 

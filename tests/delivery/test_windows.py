@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 from datetime import UTC, datetime
@@ -10,6 +11,8 @@ import boto3
 import pytest
 from aws_lambda_powertools import Metrics
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import consumer.handler
 from riptide.contract import Env
@@ -224,3 +227,70 @@ def test_a_state_the_new_rollup_settings_cannot_read_is_quarantined_and_the_shar
     (quarantined,) = aws.quarantined()
     assert quarantined["reason"] == "unreadable_window_state"
     assert quarantined["sequenceNumber"] == records[0].sequence_number
+
+
+EXAMPLE_SHARDS = itertools.count(100)
+"""A shard of its own for each example: the outbox bucket outlives the examples."""
+
+
+def malformed(envelope: dict) -> st.SearchStrategy[dict]:
+    """`envelope` spoiled in one of the ways a state this code did not write could be."""
+    position = st.one_of(
+        st.text(),
+        st.integers(),
+        st.none(),
+        st.lists(st.one_of(st.text(alphabet="xyz.-"), st.none()), min_size=1, max_size=3),
+        st.just(["12a", 0]),
+        st.just([envelope["first"][0]]),
+    )
+    return st.one_of(
+        st.integers().filter(lambda v: v != 1).map(lambda v: {**envelope, "v": v}),
+        st.sampled_from(["1", None, 1.5, [1]]).map(lambda v: {**envelope, "v": v}),
+        st.sampled_from(["v", "first", "last", "rollup"]).map(
+            lambda name: {k: v for k, v in envelope.items() if k != name}
+        ),
+        st.tuples(st.sampled_from(["first", "last"]), position).map(
+            lambda spoiled: {**envelope, spoiled[0]: spoiled[1]}
+        ),
+        st.sampled_from([None, [], "rollup", 3]).map(lambda v: {**envelope, "rollup": v}),
+    )
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data(), final=st.booleans(), with_records=st.booleans())
+def test_a_malformed_window_state_is_quarantined_whole_and_the_shard_goes_on(
+    druid: FaultInjectingDruid, aws: Buckets, data: st.DataObject, final: bool, with_records: bool
+):
+    druid.tasks.clear()
+    for key in aws.keys(QUARANTINE_BUCKET):
+        aws.s3.delete_object(Bucket=QUARANTINE_BUCKET, Key=key)
+    records = shard_records(next(EXAMPLE_SHARDS), [orders(2), orders(3)])
+    carried = consumer.handler.handler(
+        kinesis_event(records[:1], window=WINDOW), CONSUMER.frozen_context()
+    )
+    state = data.draw(malformed(carried["state"]))
+    rest = records[1:] if with_records else []
+
+    response = consumer.handler.handler(
+        kinesis_event(rest, window=WINDOW, state=state, final=final, shard=records[0].shard_id),
+        CONSUMER.frozen_context(),
+    )
+
+    assert response["batchItemFailures"] == []
+    (quarantined,) = aws.quarantined()
+    assert quarantined["reason"] == "unreadable_window_state"
+    assert json.loads(base64.b64decode(quarantined["data"])) == state
+    expected_events = 3 if with_records else 0
+    if final:
+        assert response["state"] == {}
+        assert druid.totals().get("events", 0) == expected_events
+    else:
+        assert druid.tasks == {}
+        if with_records:
+            assert response["state"]["first"] == [records[1].sequence_number, 0]
+        else:
+            assert response["state"] == {}

@@ -25,7 +25,10 @@ import urllib3
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-DRUID_URL = os.environ.get("RIPTIDE_DRUID_URL", "http://127.0.0.1:8888")
+DRUID_URL = os.environ.get("RIPTIDE_DRUID_URL") or (
+    f"http://127.0.0.1:{8888 + int(os.environ.get('RIPTIDE_DRUID_PORT_OFFSET') or 0)}"
+)
+"""The router scripts/druid starts (port 8888 shifted by RIPTIDE_DRUID_PORT_OFFSET) unless set."""
 ADMIN_PASSWORD = os.environ.get("RIPTIDE_DRUID_ADMIN_PASSWORD", "riptide-admin")
 RUN_TIMEOUT_SECONDS = 240
 SHORT_RUN = ["--rate", "400", "--duration", "25", "--window", "10", "--shards", "2"]

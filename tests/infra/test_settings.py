@@ -75,6 +75,18 @@ def test_command_line_strings_are_parsed() -> None:
             "maxRecordAgeSeconds (172800) must not exceed the stream retention",
         ),
         (
+            {
+                "outboxExpiryDays": "1",
+                "streamRetentionHours": "48",
+                "maxRecordAgeSeconds": "100000",
+            },
+            "outboxExpiryDays (1) must cover the stream retention (streamRetentionHours=48",
+        ),
+        (
+            {"outboxExpiryDays": "6", "streamRetentionHours": "168"},
+            "outboxExpiryDays (6) must cover the stream retention (streamRetentionHours=168",
+        ),
+        (
             {"shardCount": "100", "partitionStrategy": "user"},
             "partitionBuckets (64) must be at least shardCount (100)",
         ),

@@ -36,12 +36,18 @@ class DruidSettings:
     @classmethod
     def from_env(cls) -> DruidSettings:
         return cls(
-            url=os.environ.get("RIPTIDE_DRUID_URL", "http://127.0.0.1:8888").rstrip("/"),
+            url=(os.environ.get("RIPTIDE_DRUID_URL") or _local_router_url()).rstrip("/"),
             datasource=os.environ.get("RIPTIDE_DRUID_DATASOURCE", "events_1m"),
             admin_password=os.environ.get("RIPTIDE_DRUID_ADMIN_PASSWORD", "riptide-admin"),
             user=os.environ.get("RIPTIDE_DRUID_USER", "riptide"),
             password=os.environ.get("RIPTIDE_DRUID_PASSWORD", "riptide-pipeline"),
         )
+
+
+def _local_router_url() -> str:
+    """The router scripts/druid starts: port 8888, shifted by RIPTIDE_DRUID_PORT_OFFSET."""
+    offset = int(os.environ.get("RIPTIDE_DRUID_PORT_OFFSET", "0") or 0)
+    return f"http://127.0.0.1:{8888 + offset}"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -301,3 +302,154 @@ def test_wrong_password_is_a_clear_authentication_error(druid_settings: DruidSet
 
     assert refused.value.status == 401
     assert "User authentication failed" in str(refused.value)
+
+
+LATE_TEST_FIRST_DAY = datetime(2024, 1, 1, tzinfo=UTC)
+"""Days from here on hold the late-event tests' rows: one day per run."""
+
+
+def late_shop_event(site: str, user: str, at: datetime, received: datetime) -> bytes:
+    body = {
+        "type": "track",
+        "event": "Order Completed",
+        "userId": user,
+        "site": site,
+        "timestamp": at.isoformat().replace("+00:00", "Z"),
+        "receivedAt": received.isoformat().replace("+00:00", "Z"),
+        "properties": {"revenue": 1.5},
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def compact_to_a_day_segment(admin: DruidHttp, datasource: str, day: datetime) -> None:
+    """What auto-compaction does to a day once it is older than its skip offset."""
+    next_day = (day + timedelta(days=1)).date()
+    interval = f"{day.date()}/{next_day}"
+    answer = admin.request(
+        "POST",
+        "/druid/indexer/v1/task",
+        {
+            "type": "compact",
+            "dataSource": datasource,
+            "ioConfig": {
+                "type": "compact",
+                "inputSpec": {"type": "interval", "interval": interval},
+            },
+            "granularitySpec": {"segmentGranularity": "DAY"},
+        },
+    )
+    assert answer.status == 200, answer
+    task_id = answer.json()["task"]
+    state = wait_for(
+        lambda: admin.request("GET", f"/druid/indexer/v1/task/{task_id}/status").json(),
+        lambda status: status["status"]["statusCode"] != "RUNNING",
+        f"compaction task {task_id}",
+    )
+    assert state["status"]["statusCode"] == "SUCCESS", state
+    day_segment = [{"start": f"{day.date()}T00:00:00.000Z", "end": f"{next_day}T00:00:00.000Z"}]
+    wait_for(
+        lambda: admin.sql(
+            'SELECT DISTINCT "start", "end" FROM sys.segments WHERE datasource = ? '
+            'AND is_overshadowed = 0 AND is_published = 1 AND "start" LIKE ?',
+            [datasource, f"{day.date()}%"],
+        ),
+        lambda answer: answer.status == 200 and answer.json() == day_segment,
+        f"one DAY segment for {interval}",
+    )
+
+
+def site_events_by_day(pipeline: DruidHttp, datasource: str, site: str) -> dict[str, int]:
+    answer = pipeline.sql(
+        f"""SELECT TIME_FORMAT(__time, 'yyyy-MM-dd') AS "day", SUM("events") AS "events"
+        FROM "{datasource}" WHERE "site" = ? GROUP BY 1""",
+        [site],
+    )
+    assert answer.status == 200, answer
+    return {row["day"]: row["events"] for row in answer.json()}
+
+
+def test_a_late_event_into_a_compacted_day_lands_and_never_holds_on_time_events_back(
+    outbox: Outbox, druid_settings: DruidSettings, pipeline_http: DruidHttp, run_id: str
+):
+    admin = DruidHttp(druid_settings.url, "admin", druid_settings.admin_password)
+    site = f"shop-{run_id}"
+    late_day = LATE_TEST_FIRST_DAY + timedelta(days=int(run_id, 16) % 700)
+    today = late_day + timedelta(days=2, hours=10)
+    then = late_day + timedelta(hours=10)
+    earlier = shard_records(
+        unique_shard_index(run_id) + 1,
+        [[late_shop_event(site, f"e{i}", then, then) for i in range(5)]],
+    )
+    assert consumer.handler.handler(kinesis_event(earlier), CONSUMER.frozen_context()) == {
+        "batchItemFailures": []
+    }
+    states = pipeline_http.wait_for_tasks(druid_settings.datasource, earlier[0].shard_id)
+    assert set(states.values()) == {"SUCCESS"}, states
+    compact_to_a_day_segment(admin, druid_settings.datasource, late_day)
+    on_time = [late_shop_event(site, f"u{i}", today, today) for i in range(100)]
+    late = late_shop_event(site, "late", late_day + timedelta(hours=10, minutes=30), today)
+    records = shard_records(unique_shard_index(run_id), [[*on_time[:50], late, *on_time[50:]]])
+
+    response = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
+
+    assert response == {"batchItemFailures": []}
+    states = pipeline_http.wait_for_tasks(druid_settings.datasource, run_id_shard(run_id))
+    assert set(states.values()) == {"SUCCESS"}, states
+    expected = {late_day.date().isoformat(): 6, today.date().isoformat(): 100}
+    wait_for(
+        lambda: site_events_by_day(pipeline_http, druid_settings.datasource, site),
+        lambda found: found == expected,
+        f"the on-time and the late events of {site}",
+    )
+    consumer.reconciler.handler({}, RECONCILER.frozen_context())
+    assert list(outbox.pending()) == []
+
+
+def test_what_a_task_published_is_known_to_the_pipeline_user(
+    outbox: Outbox, druid_settings: DruidSettings, pipeline_http: DruidHttp, run_id: str
+):
+    """The reconciler's evidence before it re-drives a FAILED task: the task audit log lists
+    what a task published, the metadata store confirms it (even once compaction has replaced
+    it), and a task that failed before publishing has nothing listed."""
+    client = DruidClient(
+        druid_settings.url, DruidAuth(druid_settings.user, druid_settings.password)
+    )
+    deadline = Deadline(CLIENT_DEADLINE_SECONDS)
+    admin = DruidHttp(druid_settings.url, "admin", druid_settings.admin_password)
+    site = f"shop-{run_id}"
+    day = LATE_TEST_FIRST_DAY + timedelta(days=700 + int(run_id, 16) % 700)
+    then = day + timedelta(hours=10)
+    records = shard_records(unique_shard_index(run_id), [[late_shop_event(site, "u", then, then)]])
+    assert consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context()) == {
+        "batchItemFailures": []
+    }
+    ((delivered, state),) = pipeline_http.wait_for_tasks(
+        druid_settings.datasource, run_id_shard(run_id)
+    ).items()
+    assert state == "SUCCESS"
+    compact_to_a_day_segment(admin, druid_settings.datasource, day)
+    failing = build_index_task(
+        task_id=f"riptide_fails_before_publishing_{run_id}",
+        datasource=druid_settings.datasource,
+        rows_ndjson=f'{{"ts": "{day.date()}T10:30:00Z", "site": "{site}", "events": 1}}\n'.encode(),
+        intervals=[f"{day.date()}T10:30:00Z/{day.date()}T10:31:00Z"],
+        dimensions=["site"],
+        metrics_spec=[{"type": "longSum", "name": "events", "fieldName": "events"}],
+    )
+    client.submit_task(failing, deadline)
+    assert pipeline_http.wait_for_tasks(druid_settings.datasource, failing["id"]) == {
+        failing["id"]: "FAILED"
+    }
+
+    published = client.task_segment_ids(delivered, deadline)
+
+    assert published
+    assert all(
+        client.segment_in_metadata(druid_settings.datasource, segment_id, deadline)
+        for segment_id in published
+    )
+    assert client.task_segment_ids(failing["id"], deadline) == []
+    assert client.task_segment_ids(f"riptide_no_such_task_{run_id}", deadline) is None
+    assert not client.segment_in_metadata(
+        druid_settings.datasource, f"{published[0]}_{run_id}", deadline
+    )

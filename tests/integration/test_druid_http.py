@@ -67,3 +67,22 @@ def test_pipeline_user_may_not_write_other_datasources_nor_change_config(
 
     assert submitted.status == 403
     assert compaction.status == 403
+
+
+def test_pipeline_user_may_ingest_inline_rows_but_not_read_the_druid_hosts_files(
+    druid_settings: DruidSettings, pipeline_http: DruidHttp, run_id: str
+):
+    inline = one_row_task(f"riptide_inline_{run_id}", druid_settings.datasource, f"site-{run_id}")
+    local = one_row_task(f"riptide_local_{run_id}", druid_settings.datasource, "x")
+    local["spec"]["ioConfig"]["inputSource"] = {
+        "type": "local",
+        "baseDir": "/etc",
+        "filter": "hostname",
+    }
+
+    refused = pipeline_http.request("POST", "/druid/indexer/v1/task", local)
+    accepted = pipeline_http.request("POST", "/druid/indexer/v1/task", inline)
+
+    assert refused.status == 403, refused
+    assert accepted.status == 200, accepted
+    assert pipeline_http.task_states(druid_settings.datasource, f"_local_{run_id}") == {}

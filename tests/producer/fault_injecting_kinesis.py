@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 Entry = dict[str, Any]
 
@@ -33,7 +33,12 @@ class FailCall:
     connection: bool = False
 
 
-Fault = FailRecords | FailCall
+@dataclass(frozen=True)
+class LoseAnswer:
+    """Write every entry, then time out reading the answer, as when a response is lost."""
+
+
+Fault = FailRecords | FailCall | LoseAnswer
 
 
 @dataclass
@@ -48,6 +53,9 @@ class FaultInjectingKinesis:
         fault = self._next_fault()
         if fault is None:
             return self.client.put_records(StreamName=StreamName, Records=Records)
+        if isinstance(fault, LoseAnswer):
+            self.client.put_records(StreamName=StreamName, Records=Records)
+            raise ReadTimeoutError(endpoint_url="https://kinesis.eu-west-1.amazonaws.com")
         if isinstance(fault, FailCall):
             if fault.connection:
                 raise EndpointConnectionError(

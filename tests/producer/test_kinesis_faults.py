@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.producer.conftest import Producer
-from tests.producer.fault_injecting_kinesis import FailCall, FailRecords
+from tests.producer.fault_injecting_kinesis import FailCall, FailRecords, LoseAnswer
 from tests.producer.http_events import track
 
 THROTTLED = "ProvisionedThroughputExceededException"
@@ -63,6 +63,35 @@ def test_a_call_that_fails_whole_is_retried_and_nothing_is_lost(make_producer, f
     assert answer.status == 200
     assert len(producer.kinesis.calls) == 3
     assert len(producer.stream()) == 20
+
+
+def test_a_write_whose_answer_was_lost_is_sent_again_and_counted_as_possibly_duplicated(
+    make_producer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+):
+    producer: Producer = make_producer([LoseAnswer()])
+
+    answer = producer.post("/v1/batch", {"batch": [track(i) for i in range(100)]})
+
+    assert answer.status == 200
+    assert len(producer.stream()) == 200
+    assert emitted_metrics(capsys.readouterr().out)["EventsPossiblyDuplicated"] == 100
+    (warning,) = [record for record in caplog.records if "sent again" in record.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert warning.events_possibly_duplicated == 100
+
+
+def test_a_lost_answer_then_a_budget_run_out_counts_each_event_once(
+    make_producer, capsys: pytest.CaptureFixture[str]
+):
+    producer: Producer = make_producer(
+        [LoseAnswer(), FailRecords("InternalFailure")], repeat_last=True
+    )
+
+    answer = producer.post("/v1/batch", {"batch": [track(i) for i in range(100)]})
+
+    assert answer.status == 503
+    assert len(producer.stream()) == 100
+    assert emitted_metrics(capsys.readouterr().out)["EventsPossiblyDuplicated"] == 100
 
 
 def test_throttling_that_outlasts_the_budget_is_429_with_both_retry_headers(

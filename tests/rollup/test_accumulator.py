@@ -145,6 +145,10 @@ def test_intervals_join_contiguous_minutes():
             encoded(event(properties={"quantity": 2**64 - 1})),
             "properties.quantity: expected int <= 1000000000000",
         ),
+        (
+            encoded(event(properties={"revenue": 1e308})),
+            "properties.revenue: expected float <= 1000000000000.0",
+        ),
         (encoded(event(properties={"revenue": 1})).replace(b'"revenue": 1', b'"revenue": 1e999'),
          "properties.revenue: number out of range"),
         (encoded(event(properties="free")), "properties: expected object | null, got str"),
@@ -211,3 +215,26 @@ def test_late_rejection_is_counted_and_leaves_no_row():
     assert len(rollup) == 0
     assert rollup.counters["late_rejected"] == 1
     assert rollup.counters["invalid"] == 0
+
+
+def test_minutes_of_events_received_on_a_later_day_are_split_off_and_kept_in_the_state():
+    yesterday = RECEIVED - timedelta(days=1)
+    rollup = rollup_of(
+        [
+            event(RECEIVED, received=RECEIVED),
+            event(RECEIVED - timedelta(hours=3), received=RECEIVED),  # late, same day
+            event(yesterday, received=RECEIVED),  # late, from a day compaction may have merged
+            event(yesterday, received=yesterday),  # on time then, but in that late minute
+        ]
+    )
+    restored = new_rollup()
+    restored.merge(type(rollup).from_state(rollup.schema, rollup.time_policy, rollup.to_state()))
+
+    for whole in (rollup, restored):
+        on_time, late = whole.split_late()
+        assert (on_time.event_count, late.event_count) == (2, 2)
+        assert on_time.intervals() == [
+            "2026-11-27T13:35:00Z/2026-11-27T13:36:00Z",
+            "2026-11-27T16:35:00Z/2026-11-27T16:36:00Z",
+        ]
+        assert late.intervals(24 * 60) == ["2026-11-26T00:00:00Z/2026-11-27T00:00:00Z"]

@@ -1,8 +1,9 @@
-"""Who the local run talks to Druid as, and the grant that lets the pipeline user write run data.
+"""Who the local run talks to Druid as: a demo user of its own, set up by the admin user.
 
 Each run writes to a datasource of its own (riptide_demo_<run id>), so reruns never mix their
-rows. scripts/druid grants the pipeline user only its one datasource; the admin user here adds
-a role covering the run datasources (Druid matches permission names as regular expressions).
+rows. scripts/druid grants the pipeline user only its one datasource, and that stays true: the
+runs write as a separate demo user whose role covers the run datasources (Druid matches
+permission names as regular expressions) and, like the pipeline user's, only inline input.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from tools.local.rollup_store import DruidHttp, DruidUnreachableError
 
 RUN_DATASOURCE_PREFIX = "riptide_demo_"
 RUN_ROLE = "riptide-demo-runs"
+RUN_USER = "riptide-demo"
 READY_PATIENCE_SECONDS = 30
+AUTHENTICATION_API = "/proxy/coordinator/druid-ext/basic-security/authentication/db/basic"
 AUTHORIZATION_API = "/proxy/coordinator/druid-ext/basic-security/authorization/db/basic"
 
 
@@ -27,6 +30,7 @@ class DruidAccounts:
     admin_password: str
     pipeline_user: str
     pipeline_password: str
+    run_password: str
 
     @classmethod
     def from_env(cls, url: str | None = None) -> DruidAccounts:
@@ -35,6 +39,7 @@ class DruidAccounts:
             admin_password=os.environ.get("RIPTIDE_DRUID_ADMIN_PASSWORD", "riptide-admin"),
             pipeline_user=os.environ.get("RIPTIDE_DRUID_USER", "riptide"),
             pipeline_password=os.environ.get("RIPTIDE_DRUID_PASSWORD", "riptide-pipeline"),
+            run_password=os.environ.get("RIPTIDE_DRUID_DEMO_PASSWORD", "riptide-demo-runs"),
         )
 
     def admin(self) -> DruidHttp:
@@ -43,6 +48,10 @@ class DruidAccounts:
     def pipeline_secret(self) -> dict[str, str]:
         """The Druid secret's value, as the stack's DruidCredentials secret holds it."""
         return {"username": self.pipeline_user, "password": self.pipeline_password}
+
+    def run_secret(self) -> dict[str, str]:
+        """The Druid secret of a run against the real Druid: the demo user's."""
+        return {"username": RUN_USER, "password": self.run_password}
 
 
 def check_ready(admin: DruidHttp, patience_seconds: float = READY_PATIENCE_SECONDS) -> None:
@@ -64,25 +73,59 @@ def check_ready(admin: DruidHttp, patience_seconds: float = READY_PATIENCE_SECON
             time.sleep(2)
 
 
-def grant_run_datasources(admin: DruidHttp, pipeline_user: str) -> None:
-    """Give the pipeline user READ and WRITE on every run datasource (idempotent)."""
-    role = f"{AUTHORIZATION_API}/roles/{RUN_ROLE}"
-    status, _ = admin.request("GET", role)
-    if status != 200:  # Druid answers 400, not 404, for a role it does not know
-        admin.require("POST", role)
-    pattern = f"{RUN_DATASOURCE_PREFIX}.*"
+def set_up_run_user(admin: DruidHttp, accounts: DruidAccounts) -> None:
+    """The demo user, with READ and WRITE on every run datasource and inline input (idempotent).
+
+    Installations where runs once wrote as the pipeline user lose that grant here, so the
+    pipeline user keeps exactly what scripts/druid gives it.
+    """
+    user = f"{AUTHENTICATION_API}/users/{RUN_USER}"
+    if admin.request("GET", user)[0] != 200:
+        admin.require("POST", user)
+    admin.require("POST", f"{user}/credentials", {"password": accounts.run_password})
+    for path in (f"{AUTHORIZATION_API}/users/{RUN_USER}", f"{AUTHORIZATION_API}/roles/{RUN_ROLE}"):
+        if admin.request("GET", path)[0] != 200:  # Druid answers 400, not 404, for unknown names
+            admin.require("POST", path)
+    datasources = f"{RUN_DATASOURCE_PREFIX}.*"
     admin.require(
         "POST",
-        f"{role}/permissions",
+        f"{AUTHORIZATION_API}/roles/{RUN_ROLE}/permissions",
         [
-            {"resource": {"type": "DATASOURCE", "name": pattern}, "action": action}
-            for action in ("READ", "WRITE")
+            *(
+                {"resource": {"type": "DATASOURCE", "name": datasources}, "action": action}
+                for action in ("READ", "WRITE")
+            ),
+            {"resource": {"type": "EXTERNAL", "name": "inline"}, "action": "READ"},
         ],
     )
-    assignment = f"{AUTHORIZATION_API}/users/{pipeline_user}/roles/{RUN_ROLE}"
-    status, answer = admin.request("POST", assignment)
+    _assign(admin, RUN_USER, RUN_ROLE)
+    _wait_until_known(DruidHttp(accounts.url, RUN_USER, accounts.run_password))
+    status, _ = admin.request(
+        "DELETE", f"{AUTHORIZATION_API}/users/{accounts.pipeline_user}/roles/{RUN_ROLE}"
+    )
     if status not in (200, 400):
-        raise DruidUnreachableError(f"could not give {pipeline_user} the role {RUN_ROLE}: {answer}")
+        raise DruidUnreachableError(
+            f"could not take the role {RUN_ROLE} from {accounts.pipeline_user} ({status})"
+        )
+
+
+def _wait_until_known(user: DruidHttp, patience_seconds: float = READY_PATIENCE_SECONDS) -> None:
+    """The coordinator pushes a new user to the other services within moments; wait for it."""
+    deadline = time.monotonic() + patience_seconds
+    while True:
+        try:
+            user.require("POST", "/druid/v2/sql", {"query": "SELECT 1"})
+            return
+        except DruidUnreachableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _assign(admin: DruidHttp, user: str, role: str) -> None:
+    status, answer = admin.request("POST", f"{AUTHORIZATION_API}/users/{user}/roles/{role}")
+    if status not in (200, 400):  # 400: the user has the role already
+        raise DruidUnreachableError(f"could not give {user} the role {role}: {answer}")
 
 
 def _local_router_url() -> str:

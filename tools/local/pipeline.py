@@ -40,7 +40,7 @@ from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
     DruidAccounts,
     check_ready,
-    grant_run_datasources,
+    set_up_run_user,
 )
 from tools.local.druid_proxy import DruidProxy
 from tools.local.event_source import EventSourceMapping, StreamTarget, mapping_settings
@@ -260,14 +260,16 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     run_dir.mkdir(parents=True, exist_ok=True)
     datasource = f"{RUN_DATASOURCE_PREFIX}{run_id}"
     accounts = DruidAccounts.from_env(options.druid_url)
-    druid_url, store = _rollup_target(options, stack, accounts, run_dir, datasource)
+    druid_url, store, druid_credentials = _rollup_target(
+        options, stack, accounts, run_dir, datasource
+    )
     druid = stack.enter_context(DruidProxy(druid_url))
     moto = stack.enter_context(aws.MotoServer())
     resources = aws.provision(
         moto,
         shards=options.shards,
         write_keys={site.write_key: site.name for site in SITES},
-        druid_credentials=accounts.pipeline_secret(),
+        druid_credentials=druid_credentials,
     )
     faults = (
         stack.enter_context(FaultInjection(moto.endpoint_url, druid, seed=options.seed))
@@ -404,18 +406,19 @@ def _rollup_target(
     accounts: DruidAccounts,
     run_dir: Path,
     datasource: str,
-) -> tuple[str, RollupStore]:
-    """Where rollups go (the real Druid, or the NDJSON stand-in) and how to read them back."""
+) -> tuple[str, RollupStore, dict[str, str]]:
+    """Where rollups go (the real Druid, or the NDJSON stand-in), how to read them back, and
+    the Druid secret the consumer uses there."""
     if options.use_druid:
         admin = accounts.admin()
         check_ready(admin)
-        grant_run_datasources(admin, accounts.pipeline_user)
-        return accounts.url, DruidRollupStore(admin, datasource)
+        set_up_run_user(admin, accounts)
+        return accounts.url, DruidRollupStore(admin, datasource), accounts.run_secret()
     rows_path = run_dir / "rollups.ndjson"
     ndjson = stack.enter_context(
         NdjsonDruid(rows_path, accounts.pipeline_user, accounts.pipeline_password)
     )
-    return ndjson.url, NdjsonRollupStore(rows_path, datasource)
+    return ndjson.url, NdjsonRollupStore(rows_path, datasource), accounts.pipeline_secret()
 
 
 def _settings(options: RunOptions, druid_url: str, datasource: str) -> Settings:

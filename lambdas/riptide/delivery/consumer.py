@@ -11,8 +11,11 @@ Order matters for "no loss, no double count":
    stays small. Skipped records were asked before they were delivered or carried; the window's
    answer for a position never changes, so any replay rolls up the same events.
 3. Store the quarantine object, then for each delivery write its outbox entry and only then
-   submit its task. A failure anywhere in 3 fails the whole batch from its first record, and
-   the retry meets the outbox entries written so far in step 1.
+   submit its task (two tasks when it holds late rows beside on-time ones: the late rows go in
+   a task of their own that locks whole days, so they can land in days compaction already
+   merged, and the on-time rows never fail or wait with them). A failure anywhere in 3 fails
+   the whole batch from its first record, and the retry meets the outbox entries written so
+   far in step 1.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from riptide.contract import MetricName
 from riptide.dedup import Copy, DedupWindow, message_identity
 from riptide.delivery.batch import KinesisBatch, ShardRecord
-from riptide.delivery.outbox import Covering, Outbox, OutboxEntry
-from riptide.delivery.positions import Coverage, Position, delivery_task_id
-from riptide.delivery.window import WindowState
+from riptide.delivery.outbox import Covering, DeliveryTask, Outbox, OutboxEntry
+from riptide.delivery.positions import Coverage, Position, delivery_task_id, late_task_id
+from riptide.delivery.window import UnreadableWindowStateError, WindowState
 from riptide.druid import (
     DruidClient,
     DruidUnavailableError,
@@ -39,6 +42,7 @@ from riptide.druid import (
     TaskState,
     build_index_task,
 )
+from riptide.druid.spec import LATE_SEGMENT_GRANULARITY, SEGMENT_GRANULARITY
 from riptide.kpl import CorruptRecordError, deaggregate
 from riptide.quarantine import (
     Quarantine,
@@ -48,6 +52,7 @@ from riptide.quarantine import (
 )
 from riptide.retry import Deadline
 from riptide.rollup import LateEventError, Rollup, RollupSchema, TimePolicy, UnrollableEventError
+from riptide.rollup.accumulator import MINUTES_PER_DAY
 from riptide.store import StoreUnavailableError
 
 logger = Logger(child=True)
@@ -134,14 +139,20 @@ class ShardConsumer:
 
     def consume(self, batch: KinesisBatch, deadline: Deadline) -> ConsumeResult:
         windowed = batch.window is not None
-        incoming = WindowState.from_json(batch.state) if windowed else WindowState()
+        incoming, unreadable = _incoming_state(batch)
         span = _span(batch, incoming)
-        if span is None:
+        if span is None and unreadable is None:
             return ConsumeResult(failed_from=None, state={} if windowed else None)
         first_sequence_number = batch.records[0].sequence_number if batch.records else None
         try:
-            covering = self._outbox.covering(batch.shard_id, span)
+            covering = (
+                self._outbox.covering(batch.shard_id, span)
+                if span is not None
+                else Covering(pending=(), done=())
+            )
             plan = self._plan(batch, incoming, covering)
+            if unreadable is not None:
+                plan.quarantined.insert(0, unreadable)
             if plan.quarantined:
                 self._store_quarantine(batch, plan.quarantined)
             for entry in covering.pending:
@@ -351,20 +362,16 @@ class ShardConsumer:
         if len(rollup) == 0:
             return
         task_id = delivery_task_id(self._datasource, shard_id, delivery.coverage)
-        task = build_index_task(
-            task_id=task_id,
-            datasource=self._datasource,
-            rows_ndjson=rollup.to_ndjson(),
-            intervals=rollup.intervals(),
-            dimensions=self._schema.druid_dimensions(),
-            metrics_spec=self._schema.druid_metrics_spec(),
-        )
+        on_time, late = rollup.split_late()
+        tasks = []
+        if len(on_time):
+            tasks.append(self._task(task_id, on_time, whole_days=False))
+        if len(late):
+            tasks.append(self._task(late_task_id(task_id), late, whole_days=True))
         entry = OutboxEntry(
             shard_id=shard_id,
             coverage=delivery.coverage,
-            original_task_id=task_id,
-            task_id=task_id,
-            task=task,
+            tasks=tuple(tasks),
             events=rollup.event_count,
             created_at=time.time(),
         )
@@ -385,10 +392,26 @@ class ShardConsumer:
             value=counters.get("future_clamped", 0),
         )
 
+    def _task(self, task_id: str, rollup: Rollup, *, whole_days: bool) -> DeliveryTask:
+        task = build_index_task(
+            task_id=task_id,
+            datasource=self._datasource,
+            rows_ndjson=rollup.to_ndjson(),
+            intervals=rollup.intervals(MINUTES_PER_DAY if whole_days else 1),
+            dimensions=self._schema.druid_dimensions(),
+            metrics_spec=self._schema.druid_metrics_spec(),
+            segment_granularity=LATE_SEGMENT_GRANULARITY if whole_days else SEGMENT_GRANULARITY,
+        )
+        return DeliveryTask(original_task_id=task_id, task_id=task_id, task=task)
+
     def _submit(self, entry: OutboxEntry, deadline: Deadline) -> None:
-        """Hand the entry's task to Druid; "already exists" means an earlier try got through."""
+        for task in entry.tasks:
+            self._submit_task(task, deadline)
+
+    def _submit_task(self, task: DeliveryTask, deadline: Deadline) -> None:
+        """Hand the task to Druid; "already exists" means an earlier try got through."""
         started = time.monotonic()
-        outcome = self._druid.submit_task(entry.task, deadline)
+        outcome = self._druid.submit_task(task.task, deadline)
         self._metrics.add_metric(
             name=MetricName.DRUID_LATENCY,
             unit=MetricUnit.Milliseconds,
@@ -402,16 +425,16 @@ class ShardConsumer:
         self._metrics.add_metric(
             name=MetricName.DRUID_DUPLICATES_SEEN, unit=MetricUnit.Count, value=1
         )
-        status = self._druid.task_status(entry.task_id, deadline)
+        status = self._druid.task_status(task.task_id, deadline)
         if status is not None and status.state is TaskState.FAILED:
             logger.warning(
-                "Delivered task failed in Druid; the reconciler re-drives it",
-                extra={"task_id": entry.task_id, "druid_error": status.error},
+                "Delivered task failed in Druid; the reconciler settles it",
+                extra={"task_id": task.task_id, "druid_error": status.error},
             )
         else:
             logger.info(
                 "Task already in Druid",
-                extra={"task_id": entry.task_id, "state": status and status.state.value},
+                extra={"task_id": task.task_id, "state": status and status.state.value},
             )
 
     def _new_rollup(self) -> Rollup:
@@ -448,6 +471,27 @@ class _StateSizeWatch:
             )
         self._size, self._events = size, 0
         return size >= self._limit
+
+
+def _incoming_state(batch: KinesisBatch) -> tuple[WindowState, QuarantinedRecord | None]:
+    """The window state Lambda handed over; an envelope this code cannot read is quarantined
+    whole (like a rollup state it cannot read), so the shard goes on instead of failing on
+    every retry."""
+    if batch.window is None:
+        return WindowState(), None
+    try:
+        return WindowState.from_json(batch.state), None
+    except UnreadableWindowStateError as error:
+        where = (
+            batch.records[0].sequence_number if batch.records else f"window-{batch.window.start}"
+        )
+        return WindowState(), QuarantinedRecord(
+            where,
+            None,
+            QuarantineReason.UNREADABLE_WINDOW_STATE,
+            f"window state envelope cannot be read: {error}",
+            msgspec.json.encode(batch.state),
+        )
 
 
 def _span(batch: KinesisBatch, incoming: WindowState) -> Coverage | None:

@@ -1,11 +1,13 @@
 """The outbox: a write-ahead record, in S3, of every task handed to Druid.
 
-An entry is written BEFORE its task is submitted and holds the task itself (payload included)
-and the shard range it covers. It stays under `pending/` until Druid reports the task SUCCESS,
-then moves to `done/` as a small marker (the bucket's lifecycle rule expires markers after the
-stream's retention). Any later invocation that meets records an entry covers resubmits the
-entry's task under its recorded id instead of rolling those records up again, so a redelivery
-with different batch boundaries can never produce a second task for the same records.
+An entry is written BEFORE its tasks are submitted and holds the tasks themselves (payloads
+included) and the shard range they cover: one task, or two when late rows travel apart from the
+on-time ones (both in one entry, so neither can exist without the other). It stays under
+`pending/` until Druid reports every task of it SUCCESS, then moves to `done/` as a small marker
+(the bucket's lifecycle rule expires markers after the stream's retention). Any later invocation
+that meets records an entry covers resubmits the entry's tasks under their recorded ids instead
+of rolling those records up again, so a redelivery with different batch boundaries can never
+produce a second task for the same records.
 
 Keys sort by the last sequence number covered (length-prefixed so that string order is numeric
 order), which lets a lookup start listing right at the batch's first record.
@@ -25,45 +27,69 @@ from riptide.delivery.positions import Coverage, Position
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    shard_id: str
-    coverage: Coverage
+class DeliveryTask:
+    """One Druid task of a delivery, under its current id (`_redrive<n>` after failures)."""
+
     original_task_id: str
     task_id: str
     task: dict[str, Any]
-    events: int
-    created_at: float
+    """The task as submitted; empty in a done marker, which keeps no payload."""
     redrives: int = 0
 
-    def redriven(self, task_id: str, task: dict[str, Any]) -> OutboxEntry:
+    def redriven(self, task_id: str, task: dict[str, Any]) -> DeliveryTask:
         return replace(self, task_id=task_id, task=task, redrives=self.redrives + 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "originalTaskId": self.original_task_id,
+            "taskId": self.task_id,
+            "redrives": self.redrives,
+            "task": self.task,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> DeliveryTask:
+        return cls(
+            original_task_id=value["originalTaskId"],
+            task_id=value["taskId"],
+            task=value["task"] or {},
+            redrives=value.get("redrives", 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    shard_id: str
+    coverage: Coverage
+    tasks: tuple[DeliveryTask, ...]
+    events: int
+    created_at: float
+
+    def with_task(self, index: int, task: DeliveryTask) -> OutboxEntry:
+        return replace(self, tasks=(*self.tasks[:index], task, *self.tasks[index + 1 :]))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "shardId": self.shard_id,
             "first": self.coverage.first.to_json(),
             "last": self.coverage.last.to_json(),
-            "originalTaskId": self.original_task_id,
-            "taskId": self.task_id,
             "events": self.events,
             "createdAt": self.created_at,
-            "redrives": self.redrives,
-            "task": self.task,
+            "tasks": [task.to_json() for task in self.tasks],
         }
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> OutboxEntry:
+        """An entry as stored; one written before entries held a list of tasks has one task."""
+        tasks = value.get("tasks") or [value]
         return cls(
             shard_id=value["shardId"],
             coverage=Coverage(
                 Position.from_json(value["first"]), Position.from_json(value["last"])
             ),
-            original_task_id=value["originalTaskId"],
-            task_id=value["taskId"],
-            task=value["task"],
+            tasks=tuple(DeliveryTask.from_json(task) for task in tasks),
             events=value["events"],
             created_at=value["createdAt"],
-            redrives=value.get("redrives", 0),
         )
 
 
@@ -110,8 +136,12 @@ class Outbox:
         )
 
     def mark_done(self, entry: OutboxEntry) -> None:
-        """Druid published the task: keep a marker, written first so the range stays covered."""
-        marker = {**entry.to_json(), "task": None, "doneAt": time.time()}
+        """Druid published every task: keep a marker, written first so the range stays covered."""
+        marker = {
+            **entry.to_json(),
+            "tasks": [{**task.to_json(), "task": None} for task in entry.tasks],
+            "doneAt": time.time(),
+        }
         self._s3.put_object(
             Bucket=self._bucket,
             Key=self._key(OUTBOX_DONE_PREFIX, entry.shard_id, entry.coverage),
@@ -152,6 +182,15 @@ class Outbox:
 
     def load(self, pending: PendingKey) -> OutboxEntry:
         return self._load(pending.key)
+
+    def a_delivered_task_id(self) -> str | None:
+        """The id of some task of the datasource Druid reported SUCCESS for, if any is kept."""
+        listing = self._s3.list_objects_v2(
+            Bucket=self._bucket, Prefix=f"{OUTBOX_DONE_PREFIX}{self._datasource}/", MaxKeys=1
+        )
+        for item in listing.get("Contents", ()):
+            return self._load(item["Key"]).tasks[0].task_id
+        return None
 
     def _overlapping_keys(
         self, state_prefix: str, shard_id: str, span: Coverage

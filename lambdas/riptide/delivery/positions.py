@@ -66,6 +66,11 @@ def delivery_task_id(datasource: str, shard_id: str, coverage: Coverage) -> str:
     )
 
 
+def late_task_id(delivery_id: str) -> str:
+    """The id of the task that carries a delivery's late rows, apart from its on-time ones."""
+    return f"{delivery_id}_late"
+
+
 def redrive_task_id(original_id: str, redrive: int) -> str:
-    """The id of the `redrive`-th resubmission of a task that FAILED (and so published nothing)."""
+    """The id of the `redrive`-th resubmission of a task that FAILED having published nothing."""
     return f"{original_id}_redrive{redrive}"

@@ -15,6 +15,10 @@ from riptide.delivery.positions import Coverage, Position
 ENVELOPE_VERSION = 1
 
 
+class UnreadableWindowStateError(ValueError):
+    """The envelope is not one this code wrote: its records cannot be told apart or restored."""
+
+
 @dataclass(frozen=True, slots=True)
 class WindowState:
     coverage: Coverage | None = None
@@ -36,13 +40,25 @@ class WindowState:
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> WindowState:
+        """The envelope `to_json` wrote; UnreadableWindowStateError naming what does not fit."""
         if not state:
             return cls()
         if state.get("v") != ENVELOPE_VERSION:
-            raise ValueError(f"window state: unknown envelope version {state.get('v')!r}")
-        return cls(
-            coverage=Coverage(
-                Position.from_json(state["first"]), Position.from_json(state["last"])
-            ),
-            rollup_state=state["rollup"],
+            raise UnreadableWindowStateError(f"unknown envelope version {state.get('v')!r}")
+        coverage = Coverage(_position(state, "first"), _position(state, "last"))
+        rollup_state = state.get("rollup")
+        if not isinstance(rollup_state, dict):
+            raise UnreadableWindowStateError("the rollup state is not a JSON object")
+        return cls(coverage=coverage, rollup_state=rollup_state)
+
+
+def _position(state: dict[str, Any], name: str) -> Position:
+    value = state.get(name)
+    if not isinstance(value, list) or len(value) != 2:
+        raise UnreadableWindowStateError(
+            f"{name}: expected [sequence, sub-sequence], got {value!r}"
         )
+    try:
+        return Position.from_json(value)
+    except (TypeError, ValueError) as error:
+        raise UnreadableWindowStateError(f"{name}: {value!r} is not a position: {error}") from None

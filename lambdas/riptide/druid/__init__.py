@@ -20,7 +20,7 @@ from riptide.druid.exceptions import (
     DruidTlsError,
     DruidUnavailableError,
 )
-from riptide.druid.spec import build_index_task, with_task_id
+from riptide.druid.spec import build_index_task, redriven_task
 
 __all__ = [
     "DruidAuth",
@@ -38,5 +38,5 @@ __all__ = [
     "build_index_task",
     "druid_error_text",
     "read_compaction_config",
-    "with_task_id",
+    "redriven_task",
 ]

@@ -24,6 +24,7 @@ from riptide.druid.exceptions import DruidRequestError, DruidTlsError, DruidUnav
 from riptide.retry import Backoff, Deadline, wait_before_retry
 
 TASK_PATH = "/druid/indexer/v1/task"
+METADATA_PATH = "/druid/coordinator/v1/metadata/datasources"
 RETRYABLE_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 MAX_ERROR_TEXT = 2000
 _ALREADY_EXISTS = re.compile(r"Task ?\[(?P<id>.*)\] already exists")
@@ -115,6 +116,26 @@ class DruidClient:
             state=TaskState(status.get("statusCode") or status.get("status")),
             error=status.get("errorMsg"),
         )
+
+    def task_segment_ids(self, task_id: str, deadline: Deadline) -> list[str] | None:
+        """The segments the task asked the Overlord to publish, from Druid's task audit log
+        (`druid.indexer.auditlog.enabled=true`; empty when it is off); None for an unknown task.
+
+        The log is written before the publish action runs, so an id here may belong to a
+        publish that failed: `segment_in_metadata` tells.
+        """
+        body = self.get_json(f"{TASK_PATH}/{quote(task_id, safe='')}/segments", deadline)
+        if body is None:
+            return None
+        return [segment["identifier"] for segment in body]
+
+    def segment_in_metadata(self, datasource: str, segment_id: str, deadline: Deadline) -> bool:
+        """Whether the metadata store holds the segment (used, or unused since compaction)."""
+        path = (
+            f"{METADATA_PATH}/{quote(datasource, safe='')}/segments/{quote(segment_id, safe='')}"
+            "?includeUnused=true"
+        )
+        return self.get_json(path, deadline) is not None
 
     def get_json(self, path: str, deadline: Deadline) -> Any | None:
         """GET a JSON document; None on 404."""

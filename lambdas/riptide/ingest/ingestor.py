@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from riptide.ingest.body import Payload, parse_batch, parse_single, read_body
 from riptide.ingest.config import IngestSettings, PartitionStrategy
 from riptide.ingest.enrichment import Enricher
@@ -39,6 +41,8 @@ from riptide.ingest.validation import parse_time
 from riptide.ingest.write_keys import WriteKeyRegistry, write_key_from_header
 from riptide.kpl import Aggregator, OrderedKeys, SpreadKeys
 from riptide.retry import Deadline
+
+logger = Logger(child=True)
 
 API_GATEWAY_TIMEOUT_SECONDS = 30.0
 """API Gateway gives up on an integration after 30 s, whatever the Lambda timeout."""
@@ -115,6 +119,7 @@ class Ingestor:
                 self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
             finally:
                 self._telemetry.published(report)
+            self._report_lost_answers(report)
         return len(user_records), prepared.rejections
 
     def prepare(self, request: IngestRequest) -> PreparedRequest:
@@ -161,6 +166,17 @@ class Ingestor:
         limit = self._settings.max_batch_events
         if count > limit:
             raise BodyTooLargeError(f"the batch has {count:,} events; the limit is {limit:,}")
+
+    def _report_lost_answers(self, report: PublishReport) -> None:
+        """Events sent again after a PutRecords answer was lost may be in Kinesis twice."""
+        duplicated = report.events_sent_again_after_lost_answer
+        if duplicated:
+            self._telemetry.possibly_duplicated(duplicated)
+            logger.warning(
+                "a PutRecords answer was lost and its events were sent again; they may be in "
+                "the stream twice",
+                extra={"events_possibly_duplicated": duplicated},
+            )
 
 
 def _batch_context(payload: Payload) -> dict[str, Any] | None:

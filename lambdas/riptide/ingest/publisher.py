@@ -5,6 +5,10 @@ dropped connection). Only the failed records are sent again, after a full-jitter
 backoff, and no attempt starts once the budget is spent: then PublishTimeoutError says how many
 events are already in Kinesis, because the client's retry will send those again.
 
+A call whose answer is lost after it was sent (a read timeout, a connection closed mid-answer)
+may have written its records. They are sent again, since durability comes first, and counted as
+possibly duplicated: Kinesis may then hold them twice.
+
 boto3 and botocore are imported on first use, not at import: they are the largest part of a
 cold start.
 """
@@ -35,6 +39,9 @@ THROTTLING_CODES = frozenset(
     }
 )
 _CONNECTION_FAILURE = "ConnectionFailure"
+"""No connection was made: the call sent nothing."""
+_ANSWER_LOST = "AnswerLost"
+"""The call was sent and its answer lost: its records may be in Kinesis."""
 
 
 @dataclass
@@ -46,6 +53,32 @@ class PublishReport:
     bytes_written: int = 0
     payload_units: int = 0
     retries: int = 0
+    events_sent_again_after_lost_answer: int = 0
+    """Events written after an earlier call that sent them lost its answer: maybe in twice."""
+    events_in_doubt: int = 0
+    """Events whose call lost its answer and that no later call has written yet."""
+
+    @property
+    def events_possibly_written(self) -> int:
+        """Events Kinesis holds or may hold: a retry of the whole request duplicates these."""
+        return self.events_written + self.events_in_doubt
+
+    def answer_lost(self, record: KinesisRecord, in_doubt: set[int]) -> None:
+        """`record`'s call lost its answer; `in_doubt` holds the ids of such records."""
+        if id(record) not in in_doubt:
+            in_doubt.add(id(record))
+            self.events_in_doubt += record.user_record_count
+
+    def written(self, record: KinesisRecord, in_doubt: set[int]) -> None:
+        size = record.billed_bytes
+        self.records_written += 1
+        self.events_written += record.user_record_count
+        self.bytes_written += size
+        self.payload_units += math.ceil(size / PUT_PAYLOAD_UNIT_BYTES)
+        if id(record) in in_doubt:
+            in_doubt.discard(id(record))
+            self.events_in_doubt -= record.user_record_count
+            self.events_sent_again_after_lost_answer += record.user_record_count
 
 
 def kinesis_client() -> Any:
@@ -86,7 +119,7 @@ class KinesisPublisher:
                 f"Kinesis did not take {len(failures)} of the records in time "
                 f"({', '.join(sorted(codes))}); retry the request",
                 throttled=codes <= THROTTLING_CODES,
-                events_written=report.events_written,
+                events_written=report.events_possibly_written,
             )
 
     def write(
@@ -97,11 +130,12 @@ class KinesisPublisher:
         if self._client is None:
             self._client = self._client_factory()
         pending = list(records)
+        in_doubt: set[int] = set()
         attempt = 0
         while True:
             failures: list[tuple[KinesisRecord, str]] = []
             for batch in put_records_batches(pending):
-                failures += self._put(batch, report)
+                failures += self._put(batch, report, in_doubt)
             if not failures or not wait_before_retry(self._backoff, attempt, deadline, self._sleep):
                 return failures
             attempt += 1
@@ -109,10 +143,16 @@ class KinesisPublisher:
             pending = [record for record, _ in failures]
 
     def _put(
-        self, batch: list[KinesisRecord], report: PublishReport
+        self, batch: list[KinesisRecord], report: PublishReport, in_doubt: set[int]
     ) -> list[tuple[KinesisRecord, str]]:
         """One PutRecords call; the records it did not write, each with its error code."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ProxyConnectionError,
+        )
 
         try:
             response = self._client.put_records(
@@ -123,20 +163,21 @@ class KinesisPublisher:
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code not in THROTTLING_CODES and status < 500:
                 raise PublishRefusedError(
-                    f"Kinesis refused the records ({code})", events_written=report.events_written
+                    f"Kinesis refused the records ({code})",
+                    events_written=report.events_possibly_written,
                 ) from error
             return [(record, code) for record in batch]
-        except BotoCoreError:
+        except (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError):
             return [(record, _CONNECTION_FAILURE) for record in batch]
+        except BotoCoreError:
+            for record in batch:
+                report.answer_lost(record, in_doubt)
+            return [(record, _ANSWER_LOST) for record in batch]
         failures = []
         for record, result in zip(batch, response["Records"], strict=True):
             code = result.get("ErrorCode")
             if code:
                 failures.append((record, code))
-                continue
-            size = record.billed_bytes
-            report.records_written += 1
-            report.events_written += record.user_record_count
-            report.bytes_written += size
-            report.payload_units += math.ceil(size / PUT_PAYLOAD_UNIT_BYTES)
+            else:
+                report.written(record, in_doubt)
         return failures

@@ -16,6 +16,10 @@ from riptide.rollup.time_policy import FUTURE_CLAMPED, LATE_ACCEPTED, TimePolicy
 
 Key = tuple[int, tuple[str | None, ...]]
 
+MINUTES_PER_DAY = 1440
+SECONDS_PER_DAY = 86_400
+LATE_MINUTES_KEY = "lateMinutes"
+
 INVALID = "invalid"
 LATE_REJECTED = "late_rejected"
 COUNTER_NAMES = (INVALID, LATE_REJECTED, LATE_ACCEPTED, FUTURE_CLAMPED)
@@ -28,6 +32,10 @@ class Rollup:
 
     Adding is all-or-nothing per event: every check runs before a row changes, so a rejected
     event leaves no trace but its counter.
+
+    A minute is late when it holds an event received on a later UTC day than the event's own,
+    more than DELAYED_AFTER_SECONDS after it: that day may already be compacted into one
+    segment, so its rows are delivered apart (see `split_late`).
     """
 
     def __init__(self, schema: RollupSchema, time_policy: TimePolicy) -> None:
@@ -36,6 +44,7 @@ class Rollup:
         self._layout = layout_for(schema)
         self._rows: dict[Key, list[Any]] = {}
         self._counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self._late_minutes: set[int] = set()
         self._quiet_ages = tuple(timedelta(seconds=age) for age in time_policy.quiet_ages)
         self._state: dict[str, Any] | None = None
         """The last `to_state`, kept until the rollup changes, so state_size costs one encode."""
@@ -95,7 +104,11 @@ class Rollup:
         event_time, counter = self.time_policy.place(_epoch_seconds(timestamp), received_time)
         if counter is not None:
             self._counters[counter] += 1
-        return int(event_time // 60)
+        minute = int(event_time // 60)
+        received_later_day = event_time // SECONDS_PER_DAY < received_time // SECONDS_PER_DAY
+        if counter == LATE_ACCEPTED and received_later_day:
+            self._late_minutes.add(minute)
+        return minute
 
     def merge(self, other: Rollup) -> None:
         """Fold another rollup of the same schema into this one; `other` is left as it was."""
@@ -121,6 +134,7 @@ class Rollup:
                 mine[slot] = codec.merged(mine[slot], theirs[slot])
         for name, count in other._counters.items():
             self._counters[name] += count
+        self._late_minutes |= other._late_minutes
 
     @property
     def event_count(self) -> int:
@@ -155,25 +169,42 @@ class Rollup:
             out.append(output_row(ts, dimensions, row))
         return out
 
-    def intervals(self) -> list[str]:
-        """ISO-8601 intervals covering every row's minute, contiguous minutes joined."""
-        minutes = sorted({minute for minute, _ in self._rows})
-        if not minutes:
+    def intervals(self, bucket_minutes: int = 1) -> list[str]:
+        """ISO-8601 intervals covering every row's bucket of `bucket_minutes` (a minute, or a
+        day for whole-day intervals), contiguous buckets joined."""
+        buckets = sorted({minute // bucket_minutes for minute, _ in self._rows})
+        if not buckets:
             return []
+
+        def iso(bucket: int) -> str:
+            return minute_iso(bucket * bucket_minutes)
+
         intervals = []
-        start = previous = minutes[0]
-        for minute in minutes[1:]:
-            if minute != previous + 1:
-                intervals.append(f"{minute_iso(start)}/{minute_iso(previous + 1)}")
-                start = minute
-            previous = minute
-        intervals.append(f"{minute_iso(start)}/{minute_iso(previous + 1)}")
+        start = previous = buckets[0]
+        for bucket in buckets[1:]:
+            if bucket != previous + 1:
+                intervals.append(f"{iso(start)}/{iso(previous + 1)}")
+                start = bucket
+            previous = bucket
+        intervals.append(f"{iso(start)}/{iso(previous + 1)}")
         return intervals
+
+    def split_late(self) -> tuple[Rollup, Rollup]:
+        """(on-time rows, late rows): the rows of late minutes apart, so the late ones can go in
+        a task that locks whole days while the on-time ones never wait on or fail with it.
+        Counters stay with this rollup."""
+        on_time, late = Rollup(self.schema, self.time_policy), Rollup(self.schema, self.time_policy)
+        for key, row in self._rows.items():
+            (late if key[0] in self._late_minutes else on_time)._rows[key] = row
+        late._late_minutes = set(self._late_minutes)
+        return on_time, late
 
     def to_state(self) -> dict[str, Any]:
         """A compact JSON-safe form for the tumbling-window state (see riptide.rollup.state)."""
         if self._state is None:
             self._state = state_codec.encode(self._layout, self._rows, self._counters)
+            if self._late_minutes:
+                self._state[LATE_MINUTES_KEY] = sorted(self._late_minutes)
         return self._state
 
     @classmethod
@@ -185,6 +216,10 @@ class Rollup:
         rollup._rows, counters = state_codec.decode(rollup._layout, state)
         for name in COUNTER_NAMES:
             rollup._counters[name] = counters.get(name, 0)
+        late_minutes = state.get(LATE_MINUTES_KEY, [])
+        if not isinstance(late_minutes, list) or not all(type(m) is int for m in late_minutes):
+            raise ValueError(f"state {LATE_MINUTES_KEY} must be a list of whole minutes")
+        rollup._late_minutes = set(late_minutes)
         return rollup
 
     def state_size(self) -> int:

@@ -26,6 +26,11 @@ LONG_SUM_LIMIT = 10**12
 """Largest magnitude of one event's longSum value. Druid sums longs in 64 bits (and the window
 state packs them as such), so an absurd value is quarantined rather than overflowing a row."""
 LongSumValue = Annotated[int, msgspec.Meta(ge=-LONG_SUM_LIMIT, le=LONG_SUM_LIMIT)]
+DOUBLE_SUM_LIMIT = float(LONG_SUM_LIMIT)
+"""Largest magnitude of one event's doubleSum value. A sum of a few values near the largest
+double is infinite, which JSON writes as null and Druid sums as NULL, wiping the row's metric;
+bounded like longSum values, a row's sum stays finite however many events it holds."""
+DoubleSumValue = Annotated[float, msgspec.Meta(ge=-DOUBLE_SUM_LIMIT, le=DOUBLE_SUM_LIMIT)]
 
 TIME_FIELDS = ("timestamp", "receivedAt")
 """Top-level fields the time policy reads; settings cannot use them."""
@@ -282,7 +287,7 @@ def _field_types(dimensions: tuple[Dimension, ...], metrics: tuple[Metric, ...])
             types[path] = (
                 LongSumValue | None
                 if kind is MetricKind.LONG_SUM
-                else float | None
+                else DoubleSumValue | None
                 if kind is MetricKind.DOUBLE_SUM
                 else Scalar | None
             )
