@@ -34,16 +34,17 @@ def cluster_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if SERVER is None:
         pytest.fail("no valkey-server or redis-server; run: scripts/valkey install")
     state: Path = tmp_path_factory.mktemp("cluster")
-    port = _free_port()
+    port, bus_port = _free_port(), _free_port()
+    # The bus port is named: by default it is port + 10000, past 65535 for a high free port.
     server = subprocess.Popen(
         [SERVER, "--bind", "127.0.0.1", "--port", str(port), "--cluster-enabled", "yes",
-         "--cluster-config-file", str(state / "nodes.conf"), "--dir", str(state),
-         "--save", "", "--appendonly", "no"],
+         "--cluster-port", str(bus_port), "--cluster-config-file", str(state / "nodes.conf"),
+         "--dir", str(state), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         admin = redis.Redis(port=port, socket_timeout=2, socket_connect_timeout=2)
-        _until(lambda: server.poll() is None and admin.ping())
+        _until(lambda: _alive(server) and admin.ping())
         admin.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
         _until(lambda: b"cluster_state:ok" in admin.execute_command("CLUSTER", "INFO"))
         client = connect(f"redis://127.0.0.1:{port}/0", cluster=True)
@@ -54,8 +55,14 @@ def cluster_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         server.wait()
 
 
-def _until(ready: Any, attempts: int = 200) -> None:
-    """Poll until the server is ready (no time is asserted; it just has to get there)."""
+def _alive(server: subprocess.Popen[bytes]) -> bool:
+    if server.poll() is not None:
+        pytest.fail(f"the cluster-mode server exited with {server.returncode}")
+    return True
+
+
+def _until(ready: Any, attempts: int = 1200) -> None:
+    """Poll until the server is ready (no time is asserted; a busy machine gets a minute)."""
     for _ in range(attempts):
         try:
             if ready():
