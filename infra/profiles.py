@@ -26,7 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from infra.environment import profiles_environment
+from infra.environment import profiles_environment, store_environment
 from infra.functions import FunctionOptions, VpcPlacement, riptide_function
 from infra.retention import log_retention
 from infra.settings import Settings
@@ -99,6 +99,10 @@ class ProfilePipeline(Construct):
             enforce_ssl=True,
             retention_period=DLQ_RETENTION,
         )
+        self.store_environment = store_environment(
+            settings, store_url=store_url, store_cluster=True
+        )
+        """What a function needs to reach the store and its deduplication window."""
         environment = profiles_environment(settings, store_url=store_url, store_cluster=True)
         self.consumer = riptide_function(
             self,

@@ -58,6 +58,13 @@ class RiptideStack(Stack):
             api=self.ingest.api,
             placement=placement,
         )
+        if placement is not None:
+            # In the operator's VPC the rollup consumer shares the store's network and security
+            # group, so both consumers ask one deduplication window. With the VPC the stack
+            # creates for the store, the consumer stays outside it (it reaches Druid there), and
+            # rollups count every copy.
+            for name, value in self.profiles.store_environment.items():
+                self.rollup.consumer.add_environment(name, value)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -46,6 +46,20 @@ def test_a_copy_on_another_shard_and_a_copy_in_the_same_record_count_once(
     assert druid.totals() == {"events": 3, "revenue": 7.0, "quantity": 0}
 
 
+def test_without_a_store_every_copy_counts_and_replays_still_count_once(
+    druid: FaultInjectingDruid, aws: Buckets, run: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(Env.PROFILE_STORE_URL)
+    consumer.handler.shard_consumer.cache_clear()
+    records = shard_records(0, [[order(f"{run}-1", 1.0), order(f"{run}-1", 1.0)]])
+
+    for _ in range(2):  # the batch delivered twice, as when its answer was lost
+        answer = consumer.handler.handler(kinesis_event(records), CONSUMER.frozen_context())
+        assert answer == {"batchItemFailures": []}
+
+    assert druid.totals() == {"events": 2, "revenue": 2.0, "quantity": 0}
+
+
 def test_duplicates_dropped_are_counted_by_site(
     druid: FaultInjectingDruid, aws: Buckets, run: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from riptide.contract import OUTBOX_DONE_PREFIX
+from riptide.contract import OUTBOX_DONE_PREFIX, PROFILES
 from tests.infra.synthesis import CONSUMER, DRUID_URL, RECONCILER, Synthesis
 
 
@@ -156,3 +156,21 @@ def test_vpc_placement_puts_druid_clients_in_the_given_subnets(
         "SubnetIds": ["subnet-0aaa1111", "subnet-0bbb2222"],
         "SecurityGroupIds": ["sg-0123abcd"],
     }
+
+
+def test_in_the_operators_vpc_the_rollup_consumer_asks_the_profiles_deduplication_window(
+    custom: Synthesis,
+) -> None:
+    consumer = custom.function(CONSUMER)["Environment"]["Variables"]
+    profiles = custom.function(PROFILES.handler)["Environment"]["Variables"]
+    shared = ("PROFILE_STORE_URL", "PROFILE_STORE_CLUSTER", "DEDUP_WINDOW_SECONDS")
+    assert {name: consumer[name] for name in shared} == {name: profiles[name] for name in shared}
+    assert consumer["DEDUP_RETRY_SECONDS"] == str(custom.settings.max_record_age_seconds)
+
+
+def test_outside_a_vpc_the_rollup_consumer_has_no_store_and_counts_every_copy(
+    default: Synthesis,
+) -> None:
+    consumer = default.function(CONSUMER)["Environment"]["Variables"]
+    assert "PROFILE_STORE_URL" not in consumer
+    assert "VpcConfig" not in default.function(CONSUMER)

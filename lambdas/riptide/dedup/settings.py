@@ -38,6 +38,17 @@ class DedupSettings:
         )
 
 
+def compose_optional_dedup_window() -> DedupWindow | None:
+    """The window when the function is given a store, else None: every copy then counts.
+
+    The rollup consumer reaches the store only where it shares the store's network (the
+    operator's VPC); the profile consumer always has it.
+    """
+    if not os.environ.get(Env.PROFILE_STORE_URL, "").strip():
+        return None
+    return compose_dedup_window()
+
+
 def compose_dedup_window(client: Any = None) -> DedupWindow:
     """The window from the environment, on `client` when the caller already holds one."""
     settings = DedupSettings.from_env()

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Metrics
 
 from riptide.config import ConfigurationError
 from riptide.contract import Env
-from riptide.dedup.settings import compose_dedup_window
+from riptide.dedup.settings import compose_optional_dedup_window
 from riptide.delivery.consumer import ShardConsumer
 from riptide.delivery.outbox import Outbox
 from riptide.delivery.settings import DeliverySettings
@@ -34,7 +34,7 @@ def compose_shard_consumer(metrics: Metrics) -> ShardConsumer:
         druid=druid_client(settings),
         outbox=Outbox(s3, settings.outbox_bucket, settings.datasource),
         quarantine=Quarantine(s3, settings.required_quarantine_bucket()),
-        dedup=compose_dedup_window(),
+        dedup=compose_optional_dedup_window(),
         metrics=metrics,
     )
 

@@ -4,8 +4,9 @@ Order matters for "no loss, no double count":
 1. Look up the outbox for what is already delivered (or being delivered) in this span of the
    shard. Those records are skipped; their pending entries are resubmitted under their recorded
    ids, which Druid answers with "already exists" when it holds them.
-2. Ask the deduplication window, in one round trip, which of the rest's events are copies of
-   a message another position claimed first, and roll up all others, collecting bad records for
+2. Ask the deduplication window (when the consumer can reach the store), in one round trip,
+   which of the rest's events are copies of a message another position claimed first, and
+   roll up all others, collecting bad records for
    quarantine. A rollup is cut into a delivery at the end of the invocation (no window), at the
    window's final invoke, or as soon as it nears the state size limit, so every task payload
    stays small. Skipped records were asked before they were delivered or carried; the window's
@@ -123,7 +124,7 @@ class ShardConsumer:
         druid: DruidClient,
         outbox: Outbox,
         quarantine: Quarantine,
-        dedup: DedupWindow,
+        dedup: DedupWindow | None,
         metrics: Metrics,
         max_delivery_state_bytes: int = DEFAULT_MAX_DELIVERY_STATE_BYTES,
     ) -> None:
@@ -287,6 +288,8 @@ class ShardConsumer:
                 payloads_of[record.sequence] = None
                 continue
             payloads_of[record.sequence] = payloads
+            if self._dedup is None:
+                continue
             for index, payload in enumerate(payloads):
                 identity = message_identity(payload)
                 if identity is not None:
@@ -295,9 +298,8 @@ class ShardConsumer:
                     )
                     places.append((record.sequence, index))
         dropped: dict[int, set[int]] = {}
-        for copy, place, duplicate in zip(
-            copies, places, self._dedup.duplicates(copies), strict=True
-        ):
+        answers = self._dedup.duplicates(copies) if self._dedup is not None else ()
+        for copy, place, duplicate in zip(copies, places, answers, strict=True):
             if duplicate:
                 dropped.setdefault(place[0], set()).add(place[1])
                 plan.duplicates[copy.site] = plan.duplicates.get(copy.site, 0) + 1
