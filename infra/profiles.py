@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Fn, RemovalPolicy, SecretValue
+from aws_cdk import Fn, RemovalPolicy, SecretValue
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
@@ -22,7 +22,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
@@ -30,12 +29,12 @@ from infra.environment import profiles_environment, store_environment
 from infra.functions import FunctionOptions, VpcPlacement, riptide_function
 from infra.retention import log_retention
 from infra.settings import Settings
+from infra.stream_consumer import bounded_stream_source, dead_letter_queue
 from riptide.contract import CONTEXT, PROFILE_ROUTES, PROFILES
 
 STORE_PORT = 6379
 READER_PORT = 6380
 """ElastiCache Serverless serves writes on 6379 and reads from replicas on 6380."""
-DLQ_RETENTION = Duration.days(14)
 
 
 @dataclass(frozen=True)
@@ -92,13 +91,7 @@ class ProfilePipeline(Construct):
         store_url = Fn.join(
             "", ["rediss://", self.store.attr_endpoint_address, ":", self.store.attr_endpoint_port]
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters")
         self.store_environment = store_environment(
             settings, store_url=store_url, store_cluster=True
         )
@@ -222,14 +215,10 @@ class ProfilePipeline(Construct):
     ) -> sources.KinesisEventSource:
         """A short batching window for freshness, no tumbling window, bounded retries and age,
         bisection and partial-batch failures, and an on-failure queue of its own."""
-        return sources.KinesisEventSource(
+        return bounded_stream_source(
             stream,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            settings,
+            dead_letters=self.dead_letters,
             batch_size=settings.profile_batch_size,
-            max_batching_window=Duration.seconds(settings.profile_batching_window_seconds),
-            bisect_batch_on_error=True,
-            retry_attempts=settings.retry_attempts,
-            max_record_age=Duration.seconds(settings.max_record_age_seconds),
-            report_batch_item_failures=True,
-            on_failure=sources.SqsDlq(self.dead_letters),
+            batching_window_seconds=settings.profile_batching_window_seconds,
         )

@@ -10,16 +10,14 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.buckets import private_bucket
 from infra.environment import rollup_environment
 from infra.functions import FunctionOptions, VpcPlacement, riptide_function
 from infra.settings import Settings
+from infra.stream_consumer import bounded_stream_source, dead_letter_queue
 from riptide.contract import CONSUMER, OUTBOX_DONE_PREFIX, RECONCILER
-
-DLQ_RETENTION = Duration.days(14)
 
 
 class RollupPipeline(Construct):
@@ -60,13 +58,7 @@ class RollupPipeline(Construct):
             secret_string_value=SecretValue.unsafe_plain_text("{}"),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters")
         environment = self._environment(settings)
         self.consumer = riptide_function(
             self,
@@ -132,18 +124,13 @@ class RollupPipeline(Construct):
         The parallelization factor stays 1: the outbox records what each shard delivered as
         ranges of sequence numbers, which concurrent batches of one shard would interleave.
         """
-        window = settings.tumbling_window_seconds
-        return sources.KinesisEventSource(
+        return bounded_stream_source(
             stream,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            settings,
+            dead_letters=self.dead_letters,
             batch_size=settings.batch_size,
-            max_batching_window=Duration.seconds(settings.max_batching_window_seconds),
-            bisect_batch_on_error=True,
-            retry_attempts=settings.retry_attempts,
-            max_record_age=Duration.seconds(settings.max_record_age_seconds),
-            report_batch_item_failures=True,
-            tumbling_window=Duration.seconds(window) if window else None,
-            on_failure=sources.SqsDlq(self.dead_letters),
+            batching_window_seconds=settings.max_batching_window_seconds,
+            tumbling_window_seconds=settings.tumbling_window_seconds,
         )
 
     def _allow_druid_secret_read(self, function: lambda_.Function) -> None:
