@@ -36,7 +36,7 @@ from bench._harness import (
     print_timings,
     time_contenders,
 )
-from riptide.delivery.batch import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from riptide.kpl import Aggregator, SpreadKeys, deaggregate
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
 from tools.traffic import CORPUS_SEED, event_corpus

@@ -37,7 +37,7 @@ from bench._harness import (
     print_timings,
     time_contenders,
 )
-from riptide.delivery.batch import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from riptide.kpl import (
     DEFAULT_MAX_RECORD_BYTES,
     Aggregator,

@@ -38,7 +38,7 @@ from bench._harness import (
     print_timings,
     time_contenders,
 )
-from riptide.delivery.batch import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from riptide.kpl import Aggregator, SpreadKeys
 from riptide.profiles import BatchOutcome, ProfileConsumer, ProfileStore, StoreLimits
 from riptide.profiles.attributes import ATTRIBUTES

@@ -13,8 +13,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riptide.contract import METRICS_NAMESPACE
-from riptide.delivery import KinesisBatch, ShardConsumer
+from riptide.delivery import ShardConsumer
 from riptide.delivery.composition import compose_shard_consumer
+from riptide.kinesis_batch import KinesisBatch
 from riptide.retry import Deadline
 
 DEADLINE_MARGIN_SECONDS = 3.0

@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from riptide.contract import METRICS_NAMESPACE
-from riptide.delivery.batch import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from riptide.profiles import ProfileConsumer
 from riptide.profiles.composition import compose_profile_consumer
 from riptide.profiles.telemetry import record_batch

@@ -12,7 +12,7 @@ import pytest
 
 import consumer.handler
 from riptide.contract import Env, MetricName
-from riptide.delivery import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from riptide.profiles import ProfileStore
 from tests.delivery.conftest import Buckets, configure
 from tests.delivery.fault_injecting_druid import FaultInjectingDruid

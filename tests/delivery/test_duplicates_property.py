@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import consumer.handler
-from riptide.delivery import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from riptide.profiles import ProfileConsumer, ProfileStore
 from tests.delivery.conftest import Buckets, configure
 from tests.delivery.fault_injecting_druid import FaultInjectingDruid

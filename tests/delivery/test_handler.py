@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.data_classes import KinesisStreamEvent
 import consumer.handler
 from riptide.config import ConfigurationError
 from riptide.contract import Env
-from riptide.delivery import KinesisBatch
 from riptide.druid import DruidRequestError
+from riptide.kinesis_batch import KinesisBatch
 from tests.delivery.conftest import DATASOURCE, QUARANTINE_BUCKET, Buckets, configure
 from tests.delivery.fault_injecting_druid import Fault, FaultInjectingDruid
 from tests.delivery.kinesis_events import CONSUMER, segment_event, shard_records

@@ -18,8 +18,8 @@ import consumer.handler
 from riptide.contract import Env
 from riptide.dedup.settings import compose_dedup_window
 from riptide.delivery import Outbox, ShardConsumer
-from riptide.delivery.batch import KinesisBatch
 from riptide.druid import DruidClient
+from riptide.kinesis_batch import KinesisBatch
 from riptide.quarantine import Quarantine
 from riptide.retry import Deadline
 from riptide.rollup import Rollup, RollupSchema, TimePolicy

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from riptide.delivery.batch import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from tests.delivery.kinesis_events import shard_records
 from tools.lambda_kit.kinesis import kinesis_event
 

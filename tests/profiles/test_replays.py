@@ -11,7 +11,7 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riptide.delivery.batch import KinesisBatch
+from riptide.kinesis_batch import KinesisBatch
 from riptide.profiles import ProfileStore
 from riptide.store import SiteKeys
 from tests.delivery.kinesis_events import shard_records

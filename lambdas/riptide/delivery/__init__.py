@@ -1,6 +1,5 @@
 """Exactly-once delivery of rollups to Druid: outbox, task ids, window state, reconciliation."""
 
-from riptide.delivery.batch import KinesisBatch, ShardRecord, TumblingWindow
 from riptide.delivery.consumer import (
     DEFAULT_MAX_DELIVERY_STATE_BYTES,
     ConsumeResult,
@@ -16,14 +15,11 @@ __all__ = [
     "ConsumeResult",
     "Coverage",
     "Covering",
-    "KinesisBatch",
     "Outbox",
     "OutboxEntry",
     "Position",
     "ReconcileReport",
     "ShardConsumer",
-    "ShardRecord",
-    "TumblingWindow",
     "WindowState",
     "delivery_task_id",
     "reconcile",

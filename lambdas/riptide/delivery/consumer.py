@@ -32,7 +32,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from riptide.contract import MetricName
 from riptide.dedup import Copy, DedupWindow, message_identity
-from riptide.delivery.batch import KinesisBatch, ShardRecord
 from riptide.delivery.outbox import Covering, DeliveryTask, Outbox, OutboxEntry
 from riptide.delivery.positions import Coverage, Position, delivery_task_id, late_task_id
 from riptide.delivery.window import UnreadableWindowStateError, WindowState
@@ -44,6 +43,7 @@ from riptide.druid import (
     build_index_task,
 )
 from riptide.druid.spec import LATE_SEGMENT_GRANULARITY, SEGMENT_GRANULARITY
+from riptide.kinesis_batch import KinesisBatch, ShardRecord
 from riptide.kpl import CorruptRecordError, deaggregate
 from riptide.quarantine import (
     Quarantine,

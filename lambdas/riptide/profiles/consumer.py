@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from riptide.dedup import Copy, DedupWindow
-from riptide.delivery.batch import KinesisBatch, ShardRecord
+from riptide.kinesis_batch import KinesisBatch, ShardRecord
 from riptide.kpl import CorruptRecordError, deaggregate
 from riptide.profiles.events import (
     ProfileEvent,

@@ -1,4 +1,5 @@
-"""One Lambda invocation's Kinesis records of one shard, read from the raw event.
+"""One Lambda invocation's Kinesis records of one shard, read from the raw event: what every
+stream consumer (the rollup consumer, the profile consumer) starts from.
 
 Works on the plain event dict (or a Powertools `KinesisStreamEvent`, through its `raw_event`),
 with or without the tumbling-window fields. Record data is decoded from base64 straight to
