@@ -55,6 +55,10 @@ class Env:
     READ_KEYS_SECRET_ARN = "READ_KEYS_SECRET_ARN"
     ADMIN_KEYS_SECRET_ARN = "ADMIN_KEYS_SECRET_ARN"
 
+    # Decisions (decider, trends job, rollup consumer)
+    DECISIONS_URL = "DECISIONS_URL"
+    """Where rules and trends live: s3://<bucket>[/<prefix>] or file:///<directory>."""
+
     # Deduplication window (rollup and profile consumers)
     DEDUP_WINDOW_SECONDS = "DEDUP_WINDOW_SECONDS"
     DEDUP_RETRY_SECONDS = "DEDUP_RETRY_SECONDS"
@@ -99,6 +103,7 @@ CONSUMER = LambdaEntry("consumer.handler.handler", "riptide-consumer")
 RECONCILER = LambdaEntry("consumer.reconciler.handler", "riptide-reconciler")
 PROFILES = LambdaEntry("profiles.handler.handler", "riptide-profiles")
 CONTEXT = LambdaEntry("context.handler.handler", "riptide-context")
+TRENDS = LambdaEntry("trends.handler.handler", "riptide-trends")
 
 PROFILE_ROUTES = (
     ("GET", "/v1/profiles"),
@@ -106,6 +111,11 @@ PROFILE_ROUTES = (
     ("DELETE", "/v1/profiles/{id}"),
 )
 """The read API's routes on the HTTP API: bulk read (?ids=a,b,...), read one, delete one."""
+
+DECIDE_ROUTE = ("POST", "/v1/decide")
+"""Decisions for a shopper's placements, on the context API and on the collector."""
+DECISION_EVENT = "Decision Made"
+"""The track event each decision is written to the stream as: the exposure log."""
 
 METRICS_NAMESPACE = "Riptide"
 """The CloudWatch namespace of every custom metric (Powertools reads it from the environment)."""
