@@ -12,18 +12,26 @@ default simulated clock the timestamps are deterministic too; the load generator
 clock so events are stamped when they are sent (the rest stays the same for the seed). Each event
 is a fresh top-level dict; nested context values are shared between events of a session, so copy
 before mutating them.
+
+With a `DecisionClient`, shoppers also react to what a site shows them: every visit asks for the
+home page's decisions before its first event (and waits, parked, until the answer is there),
+shoppers who leave items in their cart come back a little later, and a returning shopper shown
+"complete your order" buys with a clearly higher chance than one who is not. Those draws come
+from generators of their own, so without a client a seed gives exactly the events it always did.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -38,7 +46,7 @@ SIMULATION_START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Site:
-    """One shop sending events under its own write key."""
+    """One shop sending events under its own write key and reading under its read key."""
 
     name: str
     write_key: str
@@ -46,15 +54,40 @@ class Site:
     currency: str
     catalog_size: int
     share: float
+    read_key: str
 
 
 SITES: tuple[Site, ...] = (
     Site(
-        "northwind-outdoor", "wk_northwind_3f9a1c7e", "northwind-outdoor.example", "USD", 4000, 0.4
+        "northwind-outdoor",
+        "wk_northwind_3f9a1c7e",
+        "northwind-outdoor.example",
+        "USD",
+        4000,
+        0.4,
+        "rk_northwind_5d08e2b4",
     ),
-    Site("lumen-beauty", "wk_lumen_8b2d4e61", "lumen-beauty.example", "EUR", 1500, 0.25),
-    Site("tern-home", "wk_tern_c05e9a2f", "tern-home.example", "GBP", 2500, 0.2),
-    Site("kappa-kids", "wk_kappa_71f3b8d0", "kappa-kids.example", "USD", 800, 0.15),
+    Site(
+        "lumen-beauty",
+        "wk_lumen_8b2d4e61",
+        "lumen-beauty.example",
+        "EUR",
+        1500,
+        0.25,
+        "rk_lumen_a4c19f37",
+    ),
+    Site(
+        "tern-home", "wk_tern_c05e9a2f", "tern-home.example", "GBP", 2500, 0.2, "rk_tern_6e7b20d1"
+    ),
+    Site(
+        "kappa-kids",
+        "wk_kappa_71f3b8d0",
+        "kappa-kids.example",
+        "USD",
+        800,
+        0.15,
+        "rk_kappa_93d5c8a0",
+    ),
 )
 
 CATEGORIES = ("Apparel", "Footwear", "Home", "Beauty", "Toys", "Outdoor", "Kitchen", "Garden")
@@ -107,6 +140,49 @@ CONTINUE_RATE = {  # chance a shopper goes on from one funnel step to the next
     "Checkout Started": 0.65,
 }
 
+HOME_PLACEMENTS = ("home-hero", "home-picks")
+"""What the home page asks decisions for: its hero banner and a strip of product picks."""
+HERO_PLACEMENT = HOME_PLACEMENTS[0]
+COMPLETE_YOUR_ORDER = "complete-your-order"
+"""The hero content that reminds a shopper of the cart they left."""
+RETURN_SHARE = 0.8
+"""Of the shoppers who leave items in their cart, how many come back (decision client only)."""
+RETURN_AFTER_SECONDS = (20.0, 40.0)
+"""How long after their visit they come back; a site reminds them once the cart sat 15 s."""
+BUY_ON_RETURN = 0.15
+BUY_ON_RETURN_REMINDED = 0.5
+"""Chance a returning shopper checks out and buys: not shown, or shown, "complete your order"."""
+
+Shown = Mapping[str, str]
+"""What a page showed: the content id chosen for each placement that got a decision."""
+
+
+class DecisionClient(Protocol):
+    """Asks a site for a page's decisions without blocking the traffic that asks."""
+
+    def ask(
+        self,
+        site: Site,
+        identity: Mapping[str, str],
+        placements: tuple[str, ...],
+        page: Mapping[str, str],
+    ) -> futures.Future[Shown]:
+        """The content shown per placement, once answered; an empty mapping when the call
+        failed (the page shows its defaults). The future never holds an exception."""
+        ...
+
+
+@dataclass
+class ReturnVisits:
+    """What the simulated shoppers did when they came back for their carts."""
+
+    scheduled: int = 0
+    made: int = 0
+    reminded: int = 0
+    """Returning shoppers shown "complete your order"."""
+    bought_reminded: int = 0
+    bought_not_reminded: int = 0
+
 
 @dataclass(frozen=True)
 class Product:
@@ -158,6 +234,20 @@ class Session:
     clock_skew: timedelta
     in_app: bool
     pending: Iterator[Event] = field(default_factory=lambda: iter(()))
+    cart: list[tuple[Product, int]] = field(default_factory=list)
+    """What is in the cart and not bought yet."""
+    returning: bool = False
+    decision: futures.Future[Shown] | None = None
+    """The home page's decisions, asked for when the visit starts (decision client only)."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether the visit can go on: it waits for no answer."""
+        return self.decision is None or self.decision.done()
+
+    @property
+    def shown(self) -> Shown:
+        return self.decision.result() if self.decision is not None else {}
 
 
 def _iso(moment: datetime) -> str:
@@ -173,7 +263,8 @@ class ShopperTraffic:
 
     Many sessions are open at once and each call to `next_event` advances a random one, as on a
     real shop where visits overlap. `clock` says when an event happens; by default a simulated
-    clock that starts at SIMULATION_START and ticks `mean_gap_seconds` on average.
+    clock that starts at SIMULATION_START and ticks `mean_gap_seconds` on average. With
+    `decisions`, a visit waiting for its answer is skipped until the answer is there.
     """
 
     def __init__(
@@ -183,6 +274,7 @@ class ShopperTraffic:
         open_sessions: int = 64,
         clock: Clock | None = None,
         mean_gap_seconds: float = 0.01,
+        decisions: DecisionClient | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.sites = sites
@@ -191,23 +283,42 @@ class ShopperTraffic:
         self._gap_rng = random.Random(seed)
         # Logins draw from their own generator, so they leave every other draw of a seed as is.
         self._login_rng = random.Random(f"login-{seed}")
+        # So do returns and what shoppers do on them: without decisions nothing draws from it.
+        self._return_rng = random.Random(f"returns-{seed}")
         self._mean_gap = mean_gap_seconds
         self.clock = clock or self._simulated_clock
-        self._sessions = [self._new_session() for _ in range(open_sessions)]
+        self.decisions = decisions
+        self.returns = ReturnVisits()
+        self._latest = SIMULATION_START
+        self._due_returns: list[tuple[datetime, int, Session]] = []
+        self._sessions = [self._ask(self._new_session()) for _ in range(open_sessions)]
 
     def _simulated_clock(self) -> datetime:
         self._simulated_now += timedelta(seconds=self._gap_rng.expovariate(1 / self._mean_gap))
         return self._simulated_now
 
     def next_event(self) -> SiteEvent:
-        """The next event of some open session; a finished session is replaced by a new one."""
-        slot = self.rng.randrange(len(self._sessions))
-        session = self._sessions[slot]
-        body = next(session.pending, None)
-        if body is None:
-            session = self._sessions[slot] = self._new_session()
-            body = next(session.pending)
-        return SiteEvent(session.site, self._stamp(session, body))
+        """The next event of some open session; a finished session is replaced by a new one.
+        With decisions, waits for an answer when every open session waits for one."""
+        while (site_event := self.poll_event()) is None:
+            waiting = [session.decision for session in self._sessions if session.decision]
+            futures.wait(waiting, return_when=futures.FIRST_COMPLETED)
+        return site_event
+
+    def poll_event(self) -> SiteEvent | None:
+        """The next event, or None while every open session waits for its decisions."""
+        while True:
+            slot = self._ready_slot(self.rng.randrange(len(self._sessions)))
+            if slot is None:
+                return None
+            session = self._sessions[slot]
+            body = next(session.pending, None)
+            if body is None:
+                session = self._sessions[slot] = self._ask(self._successor(session))
+                if not session.ready:
+                    continue
+                body = next(session.pending)
+            return SiteEvent(session.site, self._stamp(session, body))
 
     def take(self, count: int) -> list[SiteEvent]:
         return [self.next_event() for _ in range(count)]
@@ -217,10 +328,43 @@ class ShopperTraffic:
         session = self._new_session()
         return session.site, [self._stamp(session, body) for body in session.pending]
 
+    def _ready_slot(self, slot: int) -> int | None:
+        """`slot`, or the next one whose session waits for no answer (None if all wait)."""
+        count = len(self._sessions)
+        for offset in range(count):
+            candidate = (slot + offset) % count
+            if self._sessions[candidate].ready:
+                return candidate
+        return None
+
+    def _ask(self, session: Session) -> Session:
+        """Ask for the home page's decisions as the visit starts (with a decision client)."""
+        if self.decisions is not None:
+            session.decision = self.decisions.ask(
+                session.site, session.identity, HOME_PLACEMENTS, {"path": "/"}
+            )
+        return session
+
+    def _successor(self, finished: Session) -> Session:
+        """A shopper coming back for their cart, if one is due, else a new visit."""
+        if self.decisions is None:
+            return self._new_session()
+        if finished.cart and not finished.returning and self._return_rng.random() < RETURN_SHARE:
+            later = timedelta(seconds=self._return_rng.uniform(*RETURN_AFTER_SECONDS))
+            heapq.heappush(
+                self._due_returns, (self._latest + later, self.returns.scheduled, finished)
+            )
+            self.returns.scheduled += 1
+        if self._due_returns and self._due_returns[0][0] <= self._latest:
+            _, _, earlier = heapq.heappop(self._due_returns)
+            return self._return_visit(earlier)
+        return self._new_session()
+
     def _stamp(self, session: Session, body: Event) -> Event:
         page = body.pop("_page")
         context = {**session.context} if session.in_app else {**session.context, "page": page}
-        client_time = self.clock() + session.clock_skew
+        self._latest = self.clock()
+        client_time = self._latest + session.clock_skew
         flush_delay = timedelta(milliseconds=self.rng.randint(5, 3000))
         return {
             **body,
@@ -280,22 +424,76 @@ class ShopperTraffic:
                 cart.append((product, quantity))
                 properties = {**self._product(product, site), "quantity": quantity}
                 yield self._track("Product Added", path, properties)
+        session.cart = cart
         if not cart or rng.random() >= CONTINUE_RATE["Product Added"]:
             return
-        if "userId" not in session.identity and self._login_rng.random() < LOGIN_AT_CHECKOUT_SHARE:
-            user_id = f"{site.name[:3]}-user-{self._login_rng.randrange(SHOPPERS_PER_SITE):06d}"
+        yield from self._login_at_checkout(session, self._login_rng)
+        order_id = f"{site.name[:3]}-{rng.getrandbits(40):010x}"
+        checkout, order = self._checkout(site, cart, order_id)
+        yield checkout
+        if rng.random() >= CONTINUE_RATE["Checkout Started"]:
+            return
+        session.cart = []
+        yield order
+
+    def _return_visit(self, earlier: Session) -> Session:
+        """The shopper of `earlier` back on the home page for the cart they left there."""
+        session = Session(
+            earlier.site,
+            earlier.identity,
+            earlier.context,
+            earlier.clock_skew,
+            earlier.in_app,
+            cart=earlier.cart,
+            returning=True,
+        )
+        session.pending = self._come_back(session)
+        return session
+
+    def _come_back(self, session: Session) -> Iterator[Event]:
+        """Home page; shown "complete your order", most buy; otherwise fewer do."""
+        rng, site = self._return_rng, session.site
+        view = "screen" if session.in_app else "page"
+        reminded = session.shown.get(HERO_PLACEMENT) == COMPLETE_YOUR_ORDER
+        self.returns.made += 1
+        self.returns.reminded += reminded
+        yield self._view(view, "Home", "Home", {"path": "/"})
+        if rng.random() >= (BUY_ON_RETURN_REMINDED if reminded else BUY_ON_RETURN):
+            product = self.catalogs[site.name].pick(rng)
+            path = f"/p/{product.product_id}"
+            yield self._view(view, "Product", product.name, {"path": path})
+            yield self._track("Product Viewed", path, self._product(product, site))
+            return
+        if reminded:
+            self.returns.bought_reminded += 1
+        else:
+            self.returns.bought_not_reminded += 1
+        yield from self._login_at_checkout(session, rng)
+        checkout, order = self._checkout(
+            site, session.cart, f"{site.name[:3]}-{rng.getrandbits(40):010x}"
+        )
+        session.cart = []
+        yield checkout
+        yield order
+
+    def _login_at_checkout(self, session: Session, rng: random.Random) -> Iterator[Event]:
+        """Some anonymous shoppers log in before they check out (an identify call)."""
+        site = session.site
+        if "userId" not in session.identity and rng.random() < LOGIN_AT_CHECKOUT_SHARE:
+            user_id = f"{site.name[:3]}-user-{rng.randrange(SHOPPERS_PER_SITE):06d}"
             session.identity = {**session.identity, "userId": user_id}
             yield {"type": "identify", "traits": {"login": "checkout"}, "_page": {"path": "/login"}}
-        order_id = f"{site.name[:3]}-{rng.getrandbits(40):010x}"
+
+    def _checkout(
+        self, site: Site, cart: list[tuple[Product, int]], order_id: str
+    ) -> tuple[Event, Event]:
+        """Checkout Started and Order Completed for the cart."""
         value = round(sum(product.price * quantity for product, quantity in cart), 2)
         items = [
             {"product_id": product.product_id, "price": product.price, "quantity": quantity}
             for product, quantity in cart[:3]
         ]
         checkout = {"order_id": order_id, "value": value, "currency": site.currency}
-        yield self._track("Checkout Started", "/checkout", {**checkout, "products": items})
-        if rng.random() >= CONTINUE_RATE["Checkout Started"]:
-            return
         shipping = 0.0 if value > 75 else 5.95
         order = {
             "order_id": order_id,
@@ -305,7 +503,10 @@ class ShopperTraffic:
             "currency": site.currency,
             "products": items,
         }
-        yield self._track("Order Completed", "/checkout/done", order)
+        return (
+            self._track("Checkout Started", "/checkout", {**checkout, "products": items}),
+            self._track("Order Completed", "/checkout/done", order),
+        )
 
     @staticmethod
     def _product(product: Product, site: Site) -> dict[str, object]:
