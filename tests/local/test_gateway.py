@@ -13,7 +13,7 @@ from typing import Any
 import urllib3
 
 from tools.lambda_kit.context import FunctionSpec, LambdaContext
-from tools.local.gateway import LocalHttpApi
+from tools.local.gateway import CONTEXT_ROUTES, LocalHttpApi
 
 REQUESTS = 12
 
@@ -51,3 +51,19 @@ def test_requests_sent_at_once_are_answered_one_at_a_time_each_with_its_own_body
 
     assert [json.loads(answer)["batch"][0]["n"] for answer in answers] == list(range(REQUESTS))
     assert recorder.most_at_once == 1
+
+
+def test_each_api_serves_only_its_own_function_s_routes():
+    def route_key(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return {"statusCode": 200, "body": event["routeKey"]}
+
+    function = FunctionSpec("riptide-context", "eu-west-1", 10, 512)
+    pool = urllib3.PoolManager()
+    with LocalHttpApi(route_key, function, routes=CONTEXT_ROUTES) as api:
+        decide = pool.request("POST", f"{api.url}/v1/decide", body=b"{}")
+        profile = pool.request("DELETE", f"{api.url}/v1/profiles/shopper-1")
+        ingest = pool.request("POST", f"{api.url}/v1/batch", body=b"{}")
+
+    assert (decide.status, decide.data) == (200, b"POST /v1/decide")
+    assert (profile.status, profile.data) == (200, b"DELETE /v1/profiles/{id}")
+    assert ingest.status == 404, "the producer's routes are not the context API's"

@@ -1,7 +1,8 @@
-"""A local stand-in for the HTTP API: HTTP requests in, payload 2.0 events to the producer.
+"""A local stand-in for the HTTP API: HTTP requests in, payload 2.0 events to a function.
 
-It serves the stack's routes (POST /v1/{batch,track,...,b,t,...} and GET
-/v1/projects/{writeKey}/settings), shapes each request the way API Gateway does for a Lambda
+It serves one function's routes as the stack defines them (the producer's POST
+/v1/{batch,track,...,b,t,...} and GET /v1/projects/{writeKey}/settings, or the context API's
+profile reads and POST /v1/decide), shapes each request the way API Gateway does for a Lambda
 proxy integration (headers lowercased, X-Forwarded-* added, binary or compressed bodies
 base64-encoded, requestContext and pathParameters filled in) and answers with what the handler
 returns. A handler that raises, or overruns its timeout, gets API Gateway's 500. With a
@@ -18,12 +19,12 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from riptide.contract import INGEST_PATHS, SDK_SETTINGS_ROUTE
+from riptide.contract import DECIDE_ROUTE, INGEST_PATHS, PROFILE_ROUTES, SDK_SETTINGS_ROUTE
 from tools.lambda_kit.context import FunctionSpec, LambdaContext
 from tools.lambda_kit.http_api import payload_v2_event
 from tools.local.cors import CorsPolicy
@@ -31,11 +32,13 @@ from tools.local.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 
-ROUTES = (
+INGEST_ROUTES = (
     *(("POST", f"/v1/{path}") for path in INGEST_PATHS),
     ("GET", SDK_SETTINGS_ROUTE),
 )
-"""(method, route template) of each route, as the stack defines them."""
+"""(method, route template) of each of the producer's routes, as the stack defines them."""
+CONTEXT_ROUTES = (*PROFILE_ROUTES, DECIDE_ROUTE)
+"""The context API's routes: profile reads and deletion, and decisions."""
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 INTERNAL_ERROR = (500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
 NOT_FOUND = (404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
@@ -59,16 +62,21 @@ def _route_pattern(template: str) -> re.Pattern[str]:
     return re.compile(pattern + "$")
 
 
-_ROUTE_PATTERNS = [(method, template, _route_pattern(template)) for method, template in ROUTES]
+class Routes:
+    """The routes of one function, matched as API Gateway picks them."""
 
+    def __init__(self, routes: Iterable[tuple[str, str]]) -> None:
+        self._patterns = [
+            (method, template, _route_pattern(template)) for method, template in routes
+        ]
 
-def match_route(method: str, path: str) -> RouteMatch | None:
-    """The route a request goes to, as API Gateway picks it, or None (API Gateway's 404)."""
-    for route_method, template, pattern in _ROUTE_PATTERNS:
-        found = pattern.match(path) if route_method == method else None
-        if found:
-            return RouteMatch(f"{method} {template}", found.groupdict())
-    return None
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        """The route a request goes to, or None (API Gateway's 404)."""
+        for route_method, template, pattern in self._patterns:
+            found = pattern.match(path) if route_method == method else None
+            if found:
+                return RouteMatch(f"{method} {template}", found.groupdict())
+        return None
 
 
 def lambda_answer(result: Any) -> Answer:
@@ -82,7 +90,7 @@ def lambda_answer(result: Any) -> Answer:
 
 
 class LocalHttpApi:
-    """The HTTP API on 127.0.0.1 in front of one producer handler.
+    """The HTTP API on 127.0.0.1 in front of one function's handler (by default the producer's).
 
     The handler runs one invocation at a time, as in one Lambda execution environment: its
     Powertools router keeps the request being answered in class-level state, so two requests
@@ -95,10 +103,12 @@ class LocalHttpApi:
         handler: Handler,
         function: FunctionSpec,
         cors: CorsPolicy | None = None,
+        routes: Iterable[tuple[str, str]] = INGEST_ROUTES,
     ) -> None:
         self.handler = handler
         self.function = function
         self.cors = cors
+        self.routes = Routes(routes)
         self.statuses: Counter[int] = Counter()
         self.invocations = 0
         self.busy_seconds = 0.0
@@ -160,6 +170,9 @@ def _request_handler(api: LocalHttpApi) -> type[BaseHTTPRequestHandler]:
         def do_OPTIONS(self) -> None:
             self._call("OPTIONS")
 
+        def do_DELETE(self) -> None:
+            self._call("DELETE")
+
         def _call(self, method: str) -> None:
             headers = {name.lower(): value for name, value in self.headers.items()}
             length = int(headers.get("content-length") or 0)
@@ -171,7 +184,7 @@ def _request_handler(api: LocalHttpApi) -> type[BaseHTTPRequestHandler]:
             if api.cors and CorsPolicy.is_preflight(method, headers):
                 self._write(api.cors.preflight(headers))
                 return
-            route = match_route(method, self.path.partition("?")[0])
+            route = api.routes.match(method, self.path.partition("?")[0])
             if route is None:
                 self._send(headers, NOT_FOUND)
                 return
