@@ -7,10 +7,15 @@ or lost on the way, are retried with backoff and the same messageIds, as the SDK
 `resend_share`, that share of the requests the API answered 200 is sent once more, seconds to
 minutes later, as a browser SDK resending from localStorage or a server SDK retrying a timeout.
 
+With a decision client, the shoppers also ask for the home page's decisions as each visit
+starts (from the client's own threads; a visit waits, parked, while the rest of the traffic
+goes on) and behave according to what they were shown.
+
 The counts kept here are the run's independent record of what clients saw: events sent once
 each (retries are not counted again), events the API accepted (its 200 answer minus the events
 it listed as rejected, by messageId: an event accepted twice is one event) and events it
-rejected. They are what Druid's sums are checked against.
+rejected. They, and the Decision Made events the decision client was promised, are what
+Druid's sums are checked against.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 import urllib3
 
 from riptide.retry import Backoff
+from tools.local.decide_client import HttpDecisionClient
 from tools.traffic import BAD_EVENT_KINDS, ShopperTraffic, Site, bad_event
 
 CONNECTION_FAILED = 0
@@ -126,13 +132,20 @@ class SiteBuffer:
 
 
 class LoadGenerator:
-    """Runs a LoadPlan against `api_url` in background threads; `counts` fills in as it goes."""
+    """Runs a LoadPlan against `api_url` in background threads; `counts` fills in as it goes.
+    With `decisions`, its shoppers ask for decisions and react to them."""
 
-    def __init__(self, api_url: str, plan: LoadPlan) -> None:
+    def __init__(
+        self, api_url: str, plan: LoadPlan, decisions: HttpDecisionClient | None = None
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.plan = plan
         self.counts = LoadCounts()
-        self._traffic = ShopperTraffic(plan.seed, clock=lambda: datetime.now(UTC))
+        self.decisions = decisions
+        self._traffic = ShopperTraffic(
+            plan.seed, clock=lambda: datetime.now(UTC), decisions=decisions
+        )
+        self.returns = self._traffic.returns
         self._rng = random.Random(plan.seed)
         self._resend_rng = random.Random(plan.seed + 1)
         self._batches: queue.Queue[Batch | None] = queue.Queue(maxsize=plan.senders * 4)
@@ -152,9 +165,11 @@ class LoadGenerator:
             thread.start()
 
     def wait(self) -> None:
-        """Until the planned duration is over and every batch has its final answer."""
+        """Until the planned duration is over and every batch and decision has its answer."""
         for thread in self._threads:
             thread.join()
+        if self.decisions is not None:
+            self.decisions.close()
 
     def _generate(self) -> None:
         """Make events at the planned rate and hand each site's batches to the senders."""
@@ -166,7 +181,10 @@ class LoadGenerator:
         while (elapsed := time.monotonic() - started) < plan.duration_seconds:
             due = max(int(elapsed * plan.rate) - made, 0)
             for _ in range(due):
-                site_event = self._traffic.next_event()
+                site_event = self._traffic.poll_event()
+                if site_event is None:  # every open visit waits for its decisions
+                    break
+                made += 1
                 buffer = buffers[site_event.site.name]
                 if self._rng.random() < plan.bad_event_share:
                     buffer.add(bad_event(site_event.event, next(bad_kinds)), bad=True)
@@ -174,7 +192,6 @@ class LoadGenerator:
                     buffer.add(site_event.event, bad=False)
                 if len(buffer.events) >= plan.flush_at:
                     self._batches.put(buffer.take())
-            made += due
             for buffer in buffers.values():
                 if buffer.events and buffer.age() >= plan.flush_seconds:
                     self._batches.put(buffer.take())
