@@ -24,6 +24,7 @@ REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 STREAM_NAME = "riptide-events"
 WRITE_KEYS_SECRET = "riptide/write-keys"
+READ_KEYS_SECRET = "riptide/read-keys"
 DRUID_SECRET = "riptide/druid-credentials"
 QUARANTINE_BUCKET = "riptide-quarantine"
 OUTBOX_BUCKET = "riptide-outbox"
@@ -90,6 +91,7 @@ class LocalResources:
     stream_name: str
     stream_arn: str
     write_keys_secret_arn: str
+    read_keys_secret_arn: str
     druid_secret_arn: str
     quarantine_bucket: str
     outbox_bucket: str
@@ -103,8 +105,10 @@ def provision(
     shards: int,
     write_keys: Mapping[str, str],
     druid_credentials: Mapping[str, str],
+    read_keys: Mapping[str, str] | None = None,
 ) -> LocalResources:
-    """Create the stream, secrets, buckets and dead-letter queue the stack declares."""
+    """Create the stream, secrets, buckets and dead-letter queue the stack declares; the key
+    secrets map each key to its site, as the operator fills them."""
     kinesis = moto.client("kinesis")
     kinesis.create_stream(StreamName=STREAM_NAME, ShardCount=shards)
     kinesis.get_waiter("stream_exists").wait(StreamName=STREAM_NAME)
@@ -113,6 +117,9 @@ def provision(
     secrets = moto.client("secretsmanager")
     write_keys_arn = secrets.create_secret(
         Name=WRITE_KEYS_SECRET, SecretString=json.dumps(dict(write_keys))
+    )["ARN"]
+    read_keys_arn = secrets.create_secret(
+        Name=READ_KEYS_SECRET, SecretString=json.dumps(dict(read_keys or {}))
     )["ARN"]
     druid_arn = secrets.create_secret(
         Name=DRUID_SECRET, SecretString=json.dumps(dict(druid_credentials))
@@ -131,6 +138,7 @@ def provision(
         stream_name=STREAM_NAME,
         stream_arn=description["StreamARN"],
         write_keys_secret_arn=write_keys_arn,
+        read_keys_secret_arn=read_keys_arn,
         druid_secret_arn=druid_arn,
         quarantine_bucket=QUARANTINE_BUCKET,
         outbox_bucket=OUTBOX_BUCKET,
