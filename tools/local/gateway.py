@@ -96,6 +96,8 @@ class LocalHttpApi:
     Powertools router keeps the request being answered in class-level state, so two requests
     in one process at once could each be answered with the other's event. Connections are still
     taken concurrently; they queue for the function, as requests queue for a busy container.
+    A handler that runs each invocation in an environment of its own (a `FunctionPool`) takes
+    up to `environments` at once.
     """
 
     def __init__(
@@ -104,6 +106,7 @@ class LocalHttpApi:
         function: FunctionSpec,
         cors: CorsPolicy | None = None,
         routes: Iterable[tuple[str, str]] = INGEST_ROUTES,
+        environments: int = 1,
     ) -> None:
         self.handler = handler
         self.function = function
@@ -112,7 +115,8 @@ class LocalHttpApi:
         self.statuses: Counter[int] = Counter()
         self.invocations = 0
         self.busy_seconds = 0.0
-        self._environment = threading.Lock()
+        self.environments = environments
+        self._environment = threading.BoundedSemaphore(environments)
         self._lock = threading.Lock()
         self._server = LoopbackServer(_request_handler(self))
 
@@ -143,9 +147,11 @@ class LocalHttpApi:
         return lambda_answer(result)
 
     def drain(self) -> None:
-        """Return once the invocation in flight, if any, has finished."""
-        with self._environment:
-            pass
+        """Return once the invocations in flight, if any, have finished."""
+        for _ in range(self.environments):
+            self._environment.acquire()
+        for _ in range(self.environments):
+            self._environment.release()
 
     def _record(self, seconds: float) -> None:
         with self._lock:
