@@ -1,4 +1,5 @@
-"""A function for the function pool's test: answers with its process, service name and body."""
+"""A function for the function pool's test: answers with its process, service name and body;
+raises when the body is `raise`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if event["body"] == "raise":
+        raise ValueError("asked to fail")
     print(f"invoked in {os.getpid()} with {context.get_remaining_time_in_millis()} ms left")
     time.sleep(0.05)  # long enough for other requests to arrive meanwhile
     service = os.environ["POWERTOOLS_SERVICE_NAME"]

@@ -1,5 +1,6 @@
 """Several execution environments of one function behind the local HTTP API: each request is
-answered by one of them, with its own event, and their output goes to the function's log."""
+answered by one of them, with its own event, their output goes to the function's log, and a
+handler that raises is API Gateway's 500."""
 
 from __future__ import annotations
 
@@ -47,3 +48,19 @@ def test_requests_are_answered_in_environments_of_their_own_each_with_its_own_ev
     assert os.getpid() not in processes and len(processes) <= ENVIRONMENTS
     assert {answer["service"] for answer in answers} == {PROBE.service}
     assert log.read_text().count("ms left") == REQUESTS
+
+
+def test_a_handler_that_raises_is_answered_500_and_the_environment_serves_on(
+    tmp_path: Path,
+) -> None:
+    function = FunctionSpec("riptide-probe", "eu-west-1", 10, 512)
+    pool = urllib3.PoolManager()
+    with (
+        FunctionPool(PROBE, function, 1, tmp_path / "probe.log") as environment,
+        LocalHttpApi(environment, function, routes=CONTEXT_ROUTES) as api,
+    ):
+        failed = pool.request("POST", f"{api.url}/v1/decide", body=b"raise")
+        answered = pool.request("POST", f"{api.url}/v1/decide", body=b"{}")
+
+    assert failed.status == 500
+    assert answered.status == 200 and json.loads(answered.data)["body"] == "{}"
