@@ -145,12 +145,12 @@ HOME_PLACEMENTS = ("home-hero", "home-picks")
 HERO_PLACEMENT = HOME_PLACEMENTS[0]
 COMPLETE_YOUR_ORDER = "complete-your-order"
 """The hero content that reminds a shopper of the cart they left."""
-RETURN_SHARE = 0.8
+RETURN_SHARE = 0.9
 """Of the shoppers who leave items in their cart, how many come back (decision client only)."""
-RETURN_AFTER_SECONDS = (20.0, 40.0)
+RETURN_AFTER_SECONDS = (20.0, 30.0)
 """How long after their visit they come back; a site reminds them once the cart sat 15 s."""
-BUY_ON_RETURN = 0.15
-BUY_ON_RETURN_REMINDED = 0.5
+BUY_ON_RETURN = 0.12
+BUY_ON_RETURN_REMINDED = 0.6
 """Chance a returning shopper checks out and buys: not shown, or shown, "complete your order"."""
 
 Shown = Mapping[str, str]

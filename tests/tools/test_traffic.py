@@ -110,15 +110,17 @@ def test_every_visit_waits_for_its_home_page_decisions_before_its_first_event():
     assert len(decisions.asked) == 5, "the visit that took its place asked as it started"
 
 
-def test_shoppers_who_leave_a_cart_come_back_as_themselves_20_to_40_seconds_later():
+def test_shoppers_who_leave_a_cart_come_back_as_themselves_seconds_later():
     traffic = ShopperTraffic(5, decisions=StandInDecisions())
     events = [site_event.event for site_event in traffic.take(30_000)]
 
     carts: dict[str, datetime] = {}
     last_seen: dict[str, datetime] = {}
     returns = 0
-    for event in events:
-        who = event.get("anonymousId") or event["userId"]
+    for event in events:  # anonymous shoppers: a logged-in one may have two visits at once
+        if "anonymousId" not in event:
+            continue
+        who = event["anonymousId"]
         page = event["context"].get("page", {})
         is_direct_home = event.get("name") == "Home" and "referrer" not in page
         if is_direct_home and event["type"] == "page":
@@ -130,7 +132,7 @@ def test_shoppers_who_leave_a_cart_come_back_as_themselves_20_to_40_seconds_late
             carts[who] = _time(event)
         last_seen[who] = _time(event)
     assert returns > 200
-    assert traffic.returns.made >= returns
+    assert traffic.returns.made > returns, "logged-in shoppers come back too"
 
 
 def test_returning_shoppers_shown_complete_your_order_buy_clearly_more_often():
