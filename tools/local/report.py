@@ -1,9 +1,12 @@
-"""The end-of-run report: what went in, what the stream and Druid hold, and the check that counts.
+"""The end-of-run report: what went in, what the stream and Druid hold, and the checks that count.
 
-The check compares two numbers that come from opposite ends and share no code: the events the
-load generator saw accepted (from the API's answers, one per distinct messageId however often
-it was sent and accepted) and SUM(events) in the run's own datasource, read back with SQL. PASS
-only when they are equal.
+The first check compares two numbers that come from opposite ends and share no code: the events
+the load generator saw accepted (from the API's answers, one per distinct messageId however
+often it was sent and accepted) plus the Decision Made events the decide API's answers promised
+(one per decisionId), and SUM(events) in the run's own datasource, read back with SQL. The
+second, when shoppers asked for decisions and Druid answers SQL, is the experiment's: the 95%
+interval of the lift it measured must lie above zero. PASS only when both hold. The A/A
+experiment's interval is shown beside it, not checked: it misses zero in 1 run of 20 by design.
 """
 
 from __future__ import annotations
@@ -85,23 +88,65 @@ class RunFigures:
     browser_missing: int = 0
     browser_failed_visits: int = 0
     profiles: ProfileFigures | None = None
+    decide_served_by: str = ""
+    decide_calls: int = 0
+    decide_statuses: dict[str, int] = field(default_factory=dict)
+    decide_p50_ms: float | None = None
+    decide_p99_ms: float | None = None
+    decisions_made: int = 0
+    """Decision Made events the decide API's 200 answers promised (their decisionIds)."""
+    shown: dict[str, int] = field(default_factory=dict)
+    returns: dict[str, int] = field(default_factory=dict)
+    """What shoppers did when they came back for their carts (tools.traffic.ReturnVisits)."""
+    trends_runs: int = 0
+    trends_failures: int = 0
+    lift_required: bool = False
+    experiments: list[dict[str, Any]] = field(default_factory=list)
+    """`riptide experiment report`'s JSON of each demo experiment, its table as `text`."""
+    experiments_problem: str | None = None
 
     @property
     def accepted_total(self) -> int:
-        """Events accepted from both the load generator and the browsers."""
-        return self.accepted + self.browser_accepted
+        """Events accepted from the load generator and the browsers, and Decision Made events."""
+        return self.accepted + self.browser_accepted + self.decisions_made
 
     @property
-    def passed(self) -> bool:
+    def exactly_once(self) -> bool:
         return (
             self.settle_problem is None
             and self.browser_missing == 0
             and self.accepted_total == self.totals.events > 0
         )
 
+    @property
+    def lifts(self) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+        """(experiment, arm, its conversion difference to control) of each arm compared."""
+        return [
+            (experiment, arm, arm["conversionDifference"])
+            for experiment in self.experiments
+            for arm in experiment["arms"]
+            if arm["conversionDifference"] is not None
+        ]
+
+    @property
+    def lift_found(self) -> bool:
+        """Every experiment meant to find a lift found one: its interval lies above zero."""
+        expected = [experiment for experiment in self.experiments if experiment["findsLift"]]
+        found = [lift for experiment, _, lift in self.lifts if experiment["findsLift"]]
+        return (
+            bool(expected)
+            and len(found) == len(expected)
+            and all(lift["low"] > 0 for lift in found)
+        )
+
+    @property
+    def passed(self) -> bool:
+        return self.exactly_once and (self.lift_found or not self.lift_required)
+
     def workload(self, rate: float) -> Workload:
         """The measured workload, scaled to `rate` events/s, for the cost estimate."""
         accepted = max(self.accepted, 1)
+        in_stream = accepted + self.decisions_made
         measured_profiles = {}
         if self.profiles and self.profiles.applied:
             measured_profiles = {
@@ -113,15 +158,20 @@ class RunFigures:
             **measured_profiles,
             events_per_second=rate,
             events_per_request=accepted / max(self.requests_ok, 1),
-            events_per_record=accepted / max(self.kinesis_records, 1),
-            bytes_per_event=self.kinesis_bytes / accepted,
+            events_per_record=in_stream / max(self.kinesis_records, 1),
+            bytes_per_event=self.kinesis_bytes / in_stream,
             producer_ms_per_request=self.producer_ms_per_request,
             consumer_ms_per_1000_events=self.consumer_ms_per_1000_events,
             tumbling_window_seconds=self.tumbling_window_seconds,
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "passed": self.passed}
+        return {
+            **asdict(self),
+            "exactly_once": self.exactly_once,
+            "lift_found": self.lift_found,
+            "passed": self.passed,
+        }
 
 
 def render(figures: RunFigures, cost_rate: float) -> str:
@@ -158,8 +208,10 @@ def render(figures: RunFigures, cost_rate: float) -> str:
             f"  accepted  {f.browser_accepted:>10,}  (found in the stream; "
             f"{f.browser_missing:,} missing)",
         ]
-    units_single = max(f.accepted, 1)
-    per_record = f.accepted / max(f.kinesis_records, 1)
+    if f.decide_calls:
+        lines += _decisions(f)
+    units_single = max(f.accepted + f.decisions_made, 1)
+    per_record = units_single / max(f.kinesis_records, 1)
     lines += [
         "",
         "Kinesis",
@@ -196,6 +248,11 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         lines.append("  " + "; ".join(f"{name} {count:,}" for name, count in counts))
     if f.profiles:
         lines += render_profiles(f.profiles)
+    if f.experiments or f.experiments_problem:
+        lines += ["", "Experiments (riptide experiment report on the run's datasource, all sites)"]
+        lines += [f"  {line}" for e in f.experiments for line in [*e["text"].splitlines(), ""]]
+        if f.experiments_problem:
+            lines.append(f"  no reports: {f.experiments_problem}")
     lines += [
         "",
         "Revenue and unique users by site and minute",
@@ -214,13 +271,14 @@ def render(figures: RunFigures, cost_rate: float) -> str:
 
 
 def _check_line(f: RunFigures) -> str:
-    verdict = "PASS" if f.passed else "FAIL"
-    accepted = f"{f.accepted_total:,}"
+    verdict = "PASS" if f.exactly_once else "FAIL"
+    accepted = f"{f.accepted + f.browser_accepted:,}"
     if f.browser_visits:
         accepted += f" = {f.accepted:,} + {f.browser_accepted:,} from browsers"
+    decisions = f" + Decision Made events ({f.decisions_made:,})" if f.decide_calls else ""
     line = (
-        f"CHECK: distinct events accepted ({accepted}) == SUM(events) in {f.datasource} "
-        f"({f.totals.events:,}): {verdict}"
+        f"CHECK: distinct events accepted ({accepted}){decisions} == SUM(events) in "
+        f"{f.datasource} ({f.totals.events:,}): {verdict}"
     )
     if f.settle_problem:
         line += f"\n  not settled: {f.settle_problem}"
@@ -234,7 +292,74 @@ def _check_line(f: RunFigures) -> str:
             f"({f.stream_repeated_message_ids:,} repeated), {f.resent_events:,} events were sent "
             "again after error answers"
         )
-    return line
+    return line + "".join(f"\n{lift}" for lift in _lift_lines(f))
+
+
+def _lift_lines(f: RunFigures) -> list[str]:
+    """The experiment check, and the A/A experiment's interval beside it."""
+    lines = []
+    for experiment, arm, lift in f.lifts:
+        name = f"{experiment['experiment']} ({arm['arm']} vs {experiment['control']})"
+        measured = (
+            f"conversion {_points(lift['estimate'])} pts, 95% interval "
+            f"[{_points(lift['low'])}, {_points(lift['high'])}]"
+        )
+        if experiment["findsLift"]:
+            verdict = "PASS" if lift["low"] > 0 else "FAIL"
+            lines.append(f"CHECK: {name} lift {measured} above zero: {verdict}")
+        elif lift["excludesZero"]:
+            lines.append(
+                f"A/A:   {name} difference {measured} excludes zero, as a 95% interval does in "
+                "1 run of 20 (shown, not checked)"
+            )
+        else:
+            lines.append(
+                f"A/A:   {name} difference {measured} includes zero, as it should (shown, not "
+                "checked)"
+            )
+    if f.lift_required and not f.lifts:
+        reason = f.experiments_problem or "no arms to compare in the run's datasource"
+        lines.append(f"CHECK: experiment lift: FAIL ({reason})")
+    return lines
+
+
+def _points(share: float) -> str:
+    return f"{100 * share:+.2f}"
+
+
+def _decisions(f: RunFigures) -> list[str]:
+    def ms(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:,.1f} ms"
+
+    returns = f.returns
+    reminded, made = returns.get("reminded", 0), returns.get("made", 0)
+    bought_reminded = _share(returns.get("bought_reminded", 0), reminded)
+    bought_otherwise = _share(returns.get("bought_not_reminded", 0), made - reminded)
+    lines = [
+        "",
+        f"Decisions (POST /v1/decide {f.decide_served_by}, asked as each visit starts)",
+        f"  calls     {f.decide_calls:>10,}  ({_statuses(f.decide_statuses)}); answered in p50 "
+        f"{ms(f.decide_p50_ms)}, p99 {ms(f.decide_p99_ms)} as the shoppers waited",
+        f"  Decision Made events promised {f.decisions_made:,} (one per decisionId answered)",
+    ]
+    by_placement: dict[str, list[str]] = {}
+    for key, count in sorted(f.shown.items(), key=lambda item: -item[1]):
+        placement, _, content = key.partition(": ")
+        by_placement.setdefault(placement, []).append(f"{content} {count:,}")
+    lines += [f"  {placement}: {', '.join(shown)}" for placement, shown in by_placement.items()]
+    if returns:
+        lines.append(
+            f"  return visits {made:,} of {returns.get('scheduled', 0):,} planned (later ones fall "
+            f"after the run): shown complete-your-order {reminded:,}, bought {bought_reminded}; "
+            f"not shown {made - reminded:,}, bought {bought_otherwise}"
+        )
+    if f.trends_runs:
+        lines.append(f"  trends job runs {f.trends_runs:,} ({f.trends_failures:,} failed)")
+    return lines
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part:,} ({part / whole:.1%})" if whole else f"{part:,}"
 
 
 def _site_minute_table(f: RunFigures) -> str:
