@@ -176,10 +176,13 @@ class RunFigures:
 
 def render(figures: RunFigures, cost_rate: float) -> str:
     f = figures
+    reached = f.sent / f.duration_seconds
+    pace = f"{f.rate:,.0f} events/s"
+    if reached < 0.95 * f.rate:  # the shoppers wait for their decisions, or the API for Kinesis
+        pace += f" planned, {reached:,.0f} reached"
     lines = [
-        f"Riptide local run {f.run_id}: {f.duration_seconds:.0f} s of traffic at {f.rate:,.0f} "
-        f"events/s, seed {f.seed}, {f.shards} shards, "
-        f"tumbling window {f.tumbling_window_seconds} s",
+        f"Riptide local run {f.run_id}: {f.duration_seconds:.0f} s of traffic at {pace}, "
+        f"seed {f.seed}, {f.shards} shards, tumbling window {f.tumbling_window_seconds} s",
         f"  run files (Lambda logs, report.json): {f.run_dir}",
         "",
         "Events, as the load generator counted them",
