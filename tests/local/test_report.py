@@ -139,6 +139,7 @@ def test_a_lift_whose_interval_includes_zero_fails_the_run() -> None:
 
     assert run.exactly_once and not run.passed
     assert check_lines(run)[1].endswith("above zero: FAIL")
+    assert "missing" not in render(run, 100_000), "nothing is missing from Druid"
 
 
 def test_an_a_a_interval_that_misses_zero_is_shown_and_does_not_fail_the_run() -> None:

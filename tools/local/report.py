@@ -287,7 +287,7 @@ def _check_line(f: RunFigures) -> str:
         line += f"\n  not settled: {f.settle_problem}"
     elif f.browser_missing:
         line += f"\n  {f.browser_missing:,} events the browsers sent never reached the stream"
-    elif not f.passed:
+    elif not f.exactly_once:
         difference = f.totals.events - f.accepted_total
         what = "more in Druid than accepted" if difference > 0 else "accepted events missing"
         line += (
