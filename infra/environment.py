@@ -91,3 +91,41 @@ def profiles_environment(
     if admin_keys_secret_arn:
         environment[Env.ADMIN_KEYS_SECRET_ARN] = admin_keys_secret_arn
     return environment
+
+
+def decisions_url(bucket_name: str) -> str:
+    """DECISIONS_URL of the stack's decisions bucket: rules/ and trends/ at its root."""
+    return f"s3://{bucket_name}"
+
+
+def decisions_environment(decisions_url: str) -> dict[str, str]:
+    """What every reader or writer of rules and trends gets (an s3:// or file:// URL)."""
+    return {Env.DECISIONS_URL: decisions_url}
+
+
+def decider_environment(
+    settings: Settings, *, decisions_url: str, stream_name: str, write_keys_secret_arn: str
+) -> dict[str, str]:
+    """What the decide route adds to the read API's variables: the rules and trends, and the
+    producer's variables, so Decision Made events are encoded, aggregated and published exactly
+    as the producer writes events (the write keys' ARN only names them; the route never reads
+    them: a read key gives the site)."""
+    return {
+        **decisions_environment(decisions_url),
+        **producer_environment(
+            settings, stream_name=stream_name, write_keys_secret_arn=write_keys_secret_arn
+        ),
+    }
+
+
+def trends_environment(
+    settings: Settings, *, decisions_url: str, druid_secret_arn: str
+) -> dict[str, str]:
+    """The trends job: Druid to query (each query bounded) and where the documents go."""
+    return {
+        **decisions_environment(decisions_url),
+        Env.DRUID_URL: settings.druid_url,
+        Env.DRUID_DATASOURCE: settings.druid_datasource,
+        Env.DRUID_SECRET_ARN: druid_secret_arn,
+        Env.DRUID_TIMEOUT_SECONDS: str(settings.trends_query_timeout_seconds),
+    }
