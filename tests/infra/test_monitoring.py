@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from infra.monitoring import PRODUCER_METRICS, ROLLUP_METRICS
+from riptide.contract import TRENDS
 from tests.infra.synthesis import CONSUMER, PRODUCER, RECONCILER, Synthesis
 
 
@@ -65,7 +66,7 @@ def test_undelivered_druid_tasks_alarm(default: Synthesis) -> None:
 
 
 def test_every_function_alarms_on_errors_and_throttles(default: Synthesis) -> None:
-    for handler in (PRODUCER, CONSUMER, RECONCILER):
+    for handler in (PRODUCER, CONSUMER, RECONCILER, TRENDS.handler):
         function_id = default.function_id(handler)
         for metric in ("Errors", "Throttles"):
             alarm = _alarm(default, "AWS/Lambda", metric, function_id)
@@ -79,7 +80,7 @@ def test_alarms_notify_the_topic_only_when_one_is_set(
     assert all("AlarmActions" not in alarm for alarm in _alarms(default))
     topic = "arn:aws:sns:eu-west-1:123456789012:riptide-alarms"
     custom_alarms = _alarms(custom)
-    assert len(custom_alarms) == 15
+    assert len(custom_alarms) == 17
     assert all(alarm["AlarmActions"] == [topic] for alarm in custom_alarms)
     assert all(alarm["OKActions"] == [topic] for alarm in custom_alarms)
 
