@@ -98,6 +98,7 @@ def test_the_decisions_bucket_is_private_versioned_tls_only_and_keeps_rules_vers
     }
     assert properties["LoggingConfiguration"]["LogFilePrefix"] == "Documents/"
     assert bucket["DeletionPolicy"] == "Retain"
+    assert default.raw["Outputs"]["DecisionsBucketName"]["Value"] == {"Ref": _bucket_id(default)}
     kept = {
         rule["Prefix"]: rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
         for rule in properties["LifecycleConfiguration"]["Rules"]
