@@ -3,9 +3,10 @@ schedule, the decide route on the context Lambda, and who may read or write whic
 
 One versioned bucket holds `rules/<site>.json` (written by operators) and `trends/<site>.json`
 (written by the trends job each run); DECISIONS_URL names it. Grants follow the documents: the
-context Lambda reads both, the trends job writes trends only, the rollup consumer reads rules
-only (it recomputes experiment arms). Readers also get s3:ListBucket on the bucket: without it
-S3 answers a missing document with 403 instead of 404, which a reader cannot tell from an outage.
+context Lambda reads both, the trends job writes (and lists) trends only, the rollup consumer
+reads rules only (it recomputes experiment arms). Readers also get s3:ListBucket on the bucket:
+without it S3 answers a missing document with 403 instead of 404, which a reader cannot tell
+from an outage.
 
 The context Lambda runs beside the profile store. In the VPC the stack creates (isolated
 subnets, no NAT) it reaches S3 through a gateway endpoint whose policy admits only reads of
@@ -111,6 +112,14 @@ class DecisionEngine(Construct):
             )
         )
         self._allow(self.trends, DOCUMENT_WRITE, TRENDS_PREFIX)
+        # It lists the trends it wrote before, so a site gone quiet gets an empty document.
+        self.trends.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{TRENDS_PREFIX}*"]}},
+            )
+        )
         self.schedule = events.Rule(
             self,
             "TrendsSchedule",

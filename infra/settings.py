@@ -438,6 +438,11 @@ class Settings:
         "functionThrottleAlarmThreshold", 1,
         "Alarm at this many throttles of a Lambda in 5 minutes.", minimum=1,
     )  # fmt: skip
+    trends_failures_alarm_threshold: int = setting(
+        "trendsFailuresAlarmThreshold", 3,
+        "Alarm at this many failed trends queries or document writes in 5 minutes (the "
+        "documents concerned keep their last trends meanwhile).", minimum=1,
+    )  # fmt: skip
     throughput_exceeded_alarm_threshold: int = setting(
         "throughputExceededAlarmThreshold", 100,
         "Alarm at this many stream writes rejected for throughput in 5 minutes.", minimum=1,

@@ -194,16 +194,24 @@ def test_the_trends_job_runs_on_its_schedule_without_retries(
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
 
 
-def test_the_trends_job_may_only_write_trends_and_read_the_druid_secret(
+def test_the_trends_job_may_only_write_and_list_trends_and_read_the_druid_secret(
     default: Synthesis,
 ) -> None:
     assert default.actions_of(TRENDS_JOB) == LOGGING | TRACING | {
         "s3:PutObject",
+        "s3:ListBucket",
         "secretsmanager:GetSecretValue",
     }
     assert _grants(default, TRENDS_JOB, _bucket_id(default)) == {
-        "s3:PutObject": [_objects(default, "trends/")]
+        "s3:PutObject": [_objects(default, "trends/")],
+        "s3:ListBucket": [_bucket_arn(default)],
     }
+    (listing,) = [
+        statement
+        for statement in default.statements_of(TRENDS_JOB)
+        if statement["Action"] == "s3:ListBucket"
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["trends/*"]}}
     druid_secret = _variables(default, CONSUMER)[Env.DRUID_SECRET_ARN]
     (secret_read,) = [
         statement["Resource"]
