@@ -68,7 +68,6 @@ class DecisionEngine(Construct):
         stream: kinesis.IStream,
         access_logs: s3.IBucket,
         druid_credentials: secretsmanager.ISecret,
-        write_keys: secretsmanager.ISecret,
         rollup_consumer: lambda_.Function,
         placement: VpcPlacement | None,
         context: ContextApi | None,
@@ -133,7 +132,7 @@ class DecisionEngine(Construct):
         self._allow_reads(rollup_consumer, RULES_PREFIX)
         self.context = context
         if context is not None:
-            self._decide(settings, context, stream, write_keys)
+            self._decide(settings, context, stream)
             if store_network is not None:
                 self._endpoints(store_network)
 
@@ -142,14 +141,10 @@ class DecisionEngine(Construct):
         settings: Settings,
         context: ContextApi,
         stream: kinesis.IStream,
-        write_keys: secretsmanager.ISecret,
     ) -> None:
         """The route, the documents, and the stream the Decision Made events are written to."""
         environment = decider_environment(
-            settings,
-            decisions_url=self.url,
-            stream_name=stream.stream_name,
-            write_keys_secret_arn=write_keys.secret_arn,
+            settings, decisions_url=self.url, stream_name=stream.stream_name
         )
         for name, value in environment.items():
             context.function.add_environment(name, value)

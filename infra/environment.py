@@ -16,8 +16,16 @@ def producer_environment(
     settings: Settings, *, stream_name: str, write_keys_secret_arn: str
 ) -> dict[str, str]:
     return {
-        Env.STREAM_NAME: stream_name,
+        **stream_writer_environment(settings, stream_name=stream_name),
         Env.WRITE_KEYS_SECRET_ARN: write_keys_secret_arn,
+    }
+
+
+def stream_writer_environment(settings: Settings, *, stream_name: str) -> dict[str, str]:
+    """How the producer checks, enriches and aggregates events into the stream; shared by every
+    function that writes events, so they all land alike."""
+    return {
+        Env.STREAM_NAME: stream_name,
         Env.MAX_BATCH_BYTES: str(settings.max_batch_bytes),
         Env.MAX_BATCH_EVENTS: str(settings.max_batch_events),
         Env.MAX_EVENT_BYTES: str(settings.max_event_bytes),
@@ -104,17 +112,14 @@ def decisions_environment(decisions_url: str) -> dict[str, str]:
 
 
 def decider_environment(
-    settings: Settings, *, decisions_url: str, stream_name: str, write_keys_secret_arn: str
+    settings: Settings, *, decisions_url: str, stream_name: str
 ) -> dict[str, str]:
     """What the decide route adds to the read API's variables: the rules and trends, and the
-    producer's variables, so Decision Made events are encoded, aggregated and published exactly
-    as the producer writes events (the write keys' ARN only names them; the route never reads
-    them: a read key gives the site)."""
+    producer's stream variables, so Decision Made events are encoded, aggregated and published
+    exactly as the producer writes events. No write keys: a read key gives the site."""
     return {
         **decisions_environment(decisions_url),
-        **producer_environment(
-            settings, stream_name=stream_name, write_keys_secret_arn=write_keys_secret_arn
-        ),
+        **stream_writer_environment(settings, stream_name=stream_name),
     }
 
 

@@ -74,7 +74,6 @@ class RiptideStack(Stack):
             stream=self.stream,
             access_logs=self.rollup.access_logs,
             druid_credentials=self.rollup.druid_credentials,
-            write_keys=self.ingest.write_keys,
             rollup_consumer=self.rollup.consumer,
             placement=placement,
             context=self._context_api(),

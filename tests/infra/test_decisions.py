@@ -133,12 +133,13 @@ def test_every_reader_and_writer_of_the_documents_is_told_the_bucket(default: Sy
 def test_the_context_lambda_writes_decisions_as_the_producer_writes_events(
     default: Synthesis,
 ) -> None:
+    """The producer's stream variables, without the write keys: a read key gives the site."""
     decider, producer = _variables(default, DECIDER), _variables(default, PRODUCER)
-    producer_names = set(producer) - {Env.POWERTOOLS_SERVICE_NAME}
-    assert {name: decider[name] for name in producer_names} == {
-        name: producer[name] for name in producer_names
+    stream_names = set(producer) - {Env.POWERTOOLS_SERVICE_NAME, Env.WRITE_KEYS_SECRET_ARN}
+    assert {name: decider[name] for name in stream_names} == {
+        name: producer[name] for name in stream_names
     }
-    assert set(decider) == producer_names | {
+    assert set(decider) == stream_names | {
         Env.DECISIONS_URL,
         Env.PROFILE_STORE_URL,
         Env.PROFILE_STORE_CLUSTER,
@@ -235,7 +236,7 @@ def test_the_context_lambda_reads_rules_and_trends_and_only_puts_records(
         if "kinesis" in str(statement["Action"])
     ]
     assert (put["Action"], put["Resource"]) == ("kinesis:PutRecords", stream_arn)
-    write_keys = _variables(default, DECIDER)[Env.WRITE_KEYS_SECRET_ARN]
+    write_keys = _variables(default, PRODUCER)[Env.WRITE_KEYS_SECRET_ARN]
     granted = [
         resource
         for statement in default.statements_of(DECIDER)
@@ -317,16 +318,22 @@ def test_the_decision_writer_reads_the_producers_settings_from_the_deciders_envi
     settings = Settings.from_context(
         {**CUSTOM_SETTINGS, "druidUrl": DRUID_URL, "partitionStrategy": "user"}
     )
-    environment = decider_environment(
-        settings, decisions_url="s3://b", stream_name="s", write_keys_secret_arn="k"
-    )
+    environment = decider_environment(settings, decisions_url="s3://b", stream_name="s")
 
-    read = IngestSettings.from_env(environment)
+    # The write keys are named only so the producer's reader accepts the rest; the stack sets none.
+    read = IngestSettings.from_env({**environment, Env.WRITE_KEYS_SECRET_ARN: "unused"})
 
-    assert (read.stream_name, read.partition_strategy, read.partition_buckets) == (
+    assert Env.WRITE_KEYS_SECRET_ARN not in environment
+    assert (
+        read.stream_name,
+        read.partition_strategy,
+        read.partition_buckets,
+        read.truncate_ip,
+    ) == (
         "s",
         "user",
         settings.partition_buckets,
+        settings.truncate_ip,
     )
 
 
