@@ -13,7 +13,6 @@ import msgspec
 from aws_lambda_powertools import Logger
 
 from riptide.config import ConfigurationError
-from riptide.decisions.documents import DocumentsUnavailableError
 from riptide.decisions.request import BadDecideRequestError
 from riptide.ingest.answers import UNAVAILABLE_RETRY_AFTER_SECONDS, Answer
 from riptide.ingest.exceptions import (
@@ -29,14 +28,9 @@ from riptide.ingest.exceptions import (
 )
 from riptide.store import StoreUnavailableError
 
-DecideFailure = IngestError | StoreUnavailableError | DocumentsUnavailableError | ConfigurationError
-"""What stops a decide request as a whole."""
-DECIDE_FAILURES = (
-    IngestError,
-    StoreUnavailableError,
-    DocumentsUnavailableError,
-    ConfigurationError,
-)
+DecideFailure = IngestError | StoreUnavailableError | ConfigurationError
+"""What stops a decide request as a whole (rules and trends that cannot be read never do)."""
+DECIDE_FAILURES = (IngestError, StoreUnavailableError, ConfigurationError)
 
 _encode = msgspec.json.Encoder().encode
 
@@ -47,7 +41,6 @@ _STATUS_AND_CODE: tuple[tuple[type[Exception], int, str], ...] = (
     (UnsupportedEncodingError, 415, "unsupported_encoding"),
     (WriteKeysUnavailableError, 503, "read_keys_unavailable"),
     (StoreUnavailableError, 503, "profile_store_unavailable"),
-    (DocumentsUnavailableError, 503, "rules_unavailable"),
     (PublishTimeoutError, 503, "kinesis_unavailable"),
     (BusyError, 503, "busy"),
     (PublishRefusedError, 500, "kinesis_refused"),

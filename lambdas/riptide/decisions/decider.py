@@ -151,5 +151,6 @@ def _no_rules(placement: str, site: str) -> dict[str, Any]:
     return {
         "placement": placement,
         "error": UNKNOWN_PLACEMENT,
-        "message": f"site {site!r} has no rules: {rules_key(site)} is missing or was never valid",
+        "message": f"site {site!r} has no rules: {rules_key(site)} is missing, has never been "
+        "valid, or cannot be read yet",
     }
