@@ -74,11 +74,12 @@ def _validation_error(text: str) -> BadDecideRequestError:
     missing = _MISSING.match(reason)
     if missing:
         field = f"{path}.{missing['name']}" if path else missing["name"]
-        return BadDecideRequestError(field, "is required")
+        return BadDecideRequestError(field, "missing (required)")
     if not path:
         return BadDecideRequestError("", "the body must be a JSON object")
-    return BadDecideRequestError(path, _lower_first(reason))
+    return BadDecideRequestError(path, _plain(reason))
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
+def _plain(text: str) -> str:
+    """msgspec's sentence as part of ours: "expected str, got int"."""
+    return (text[:1].lower() + text[1:]).replace("`", "")
