@@ -46,6 +46,50 @@ RULES_VERSION = "2026-12-01.1"
 _numbers = itertools.count()
 
 
+def design_example_rules(site: str) -> dict[str, Any]:
+    """The rules file of the shared design, as written there."""
+    return {
+        "site": site,
+        "version": RULES_VERSION,
+        "contents": {
+            "complete-your-order": {
+                "payload": {"headline": "Your cart is waiting", "cta": "/checkout"}
+            },
+            "loyalty-offer": {"payload": {"headline": "10% off for regulars"}},
+            "hero-Apparel": {"payload": {"image": "/img/hero-apparel.jpg"}},
+            "hero-default": {"payload": {"image": "/img/hero.jpg"}},
+            "trending-now": {
+                "payload": {"title": "Trending now"},
+                "products": {"from": "trends.byCategory.{profile.topCategory}", "limit": 4},
+            },
+        },
+        "placements": {
+            "home-hero": {
+                "rules": [
+                    {"id": "complete-your-order", "priority": 100,
+                     "when": {"all": [{"fact": "profile.cart.value", "gt": 0},
+                                      {"fact": "profile.cart.lastChangedAt",
+                                       "olderThanSeconds": 600}]},
+                     "content": "complete-your-order"},
+                    {"id": "loyalty", "priority": 90,
+                     "when": {"fact": "profile.orders.count", "gte": 2},
+                     "content": "loyalty-offer"},
+                    {"id": "affinity-hero", "priority": 50,
+                     "when": {"fact": "profile.topCategory", "exists": True},
+                     "content": "hero-{profile.topCategory}"},
+                ],
+                "fallback": "hero-default",
+            }
+        },
+        "experiments": [
+            {"id": "cart-banner", "placement": "home-hero", "status": "running",
+             "startedAt": "2026-12-01T00:00:00Z", "holdout": 0.0,
+             "arms": [{"name": "control", "weight": 1, "disableRules": ["complete-your-order"]},
+                      {"name": "banner", "weight": 1}]}
+        ],
+    }  # fmt: skip
+
+
 def rules(site: str, *, status: str = "running", holdout: float = 0.0) -> dict[str, Any]:
     """The shared design's example rules, with a loyalty rule and an affinity hero."""
     experiment: dict[str, Any] = {
@@ -110,20 +154,7 @@ class DecideApi:
     profiles: ProfileStore
 
     def post(self, body: Any, key: str | None = READ_KEY, *, raw: bytes | None = None) -> Reply:
-        """POST /v1/decide through the context Lambda's handler."""
-        headers = [("content-type", "application/json")]
-        if key is not None:
-            headers.append(("authorization", f"Bearer {key}"))
-        event = payload_v2_event(
-            method="POST",
-            raw_path="/v1/decide",
-            headers=headers,
-            body=json.dumps(body).encode() if raw is None else raw,
-            source_ip="198.51.100.7",
-            domain_name="context.example.com",
-        )
-        response = context_handler.handler(event, CONTEXT.frozen_context())
-        return Reply(response["statusCode"], json.loads(response["body"]), response["headers"])
+        return post_decide(body, key, raw=raw)
 
     def write_rules(self, document: dict[str, Any]) -> None:
         self.documents.write(rules_key(self.site), json.dumps(document).encode())
@@ -131,26 +162,33 @@ class DecideApi:
     def write_trends(self, document: dict[str, Any]) -> None:
         self.documents.write(trends_key(self.site), json.dumps(document).encode())
 
-    def shop(self, anonymous_id: str, *, category: str = "Apparel", orders: int = 0) -> None:
-        """A shopper's views (affinity to `category`) and orders, through the profile consumer."""
-        events = [
-            event(
-                self.site,
-                name="Product Viewed",
-                anonymous_id=anonymous_id,
-                properties=product("p-1", category, 30.0),
+    def shop(
+        self, *anonymous_ids: str, category: str = "Apparel", orders: int = 0, cart: bool = False
+    ) -> None:
+        """Each shopper's view (affinity to `category`) or add to cart, and orders, days ago,
+        through the profile consumer in one batch (a later batch at the same stream positions
+        would be skipped as a replay)."""
+        name = "Product Added" if cart else "Product Viewed"
+        events = []
+        for anonymous_id in anonymous_ids:
+            events.append(
+                event(
+                    self.site,
+                    name=name,
+                    anonymous_id=anonymous_id,
+                    properties=product("p-1", category, 30.0, quantity=1),
+                )
             )
-        ]
-        events += [
-            event(
-                self.site,
-                name="Order Completed",
-                anonymous_id=anonymous_id,
-                second=60 + n,
-                properties={"order_id": f"o-{n}", "revenue": 30.0, "currency": "EUR"},
-            )
-            for n in range(orders)
-        ]
+            events += [
+                event(
+                    self.site,
+                    name="Order Completed",
+                    anonymous_id=anonymous_id,
+                    second=60 + n,
+                    properties={"order_id": f"o-{n}", "revenue": 30.0, "currency": "EUR"},
+                )
+                for n in range(orders)
+            ]
         outcome = profile_consumer(self.profiles).consume(batch([events]))
         assert outcome.applied == len(events)
 
@@ -158,6 +196,23 @@ class DecideApi:
         """Every Decision Made event in the stream, de-aggregated with riptide.kpl."""
         return [e for e in read_stream(self.kinesis.client, self.stream_name)
                 if e.get("event") == DECISION_EVENT]  # fmt: skip
+
+
+def post_decide(body: Any, key: str | None = READ_KEY, *, raw: bytes | None = None) -> Reply:
+    """POST /v1/decide through the context Lambda's handler."""
+    headers = [("content-type", "application/json")]
+    if key is not None:
+        headers.append(("authorization", f"Bearer {key}"))
+    event = payload_v2_event(
+        method="POST",
+        raw_path="/v1/decide",
+        headers=headers,
+        body=json.dumps(body).encode() if raw is None else raw,
+        source_ip="198.51.100.7",
+        domain_name="context.example.com",
+    )
+    response = context_handler.handler(event, CONTEXT.frozen_context())
+    return Reply(response["statusCode"], json.loads(response["body"]), response["headers"])
 
 
 def read_stream(kinesis: Any, stream_name: str) -> list[dict[str, Any]]:

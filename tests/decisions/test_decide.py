@@ -23,7 +23,9 @@ from riptide.store import connect
 from tests.decisions.decide_fixtures import (
     RULES_VERSION,
     DecideApi,
+    design_example_rules,
     new_site_and_stream,
+    post_decide,
     read_stream,
     rules,
 )
@@ -87,6 +89,29 @@ def test_a_profile_that_meets_a_rule_gets_its_content_and_the_exposure_is_in_the
     assert "experiment" not in by_id[footer["decisionId"]]["properties"]
 
 
+def test_a_cart_left_a_while_shows_complete_your_order_in_the_banner_arm_only(
+    make_api: Callable[..., DecideApi],
+) -> None:
+    api = make_api()
+    api.write_rules(design_example_rules(api.site))
+    cart_banner = Experiment("cart-banner", "home-hero", (Arm("control", 1), Arm("banner", 1)))
+    shoppers = {assign(cart_banner, f"cart-{n}"): f"cart-{n}" for n in range(20)}
+    api.shop(*shoppers.values(), cart=True)
+
+    shown = {arm: decide(api, shopper).body["decisions"][0] for arm, shopper in shoppers.items()}
+
+    assert shown["banner"]["content"] == {
+        "id": "complete-your-order",
+        "payload": {"headline": "Your cart is waiting", "cta": "/checkout"},
+    }
+    assert (shown["banner"]["rule"], shown["banner"]["variant"]) == (
+        "complete-your-order",
+        "banner",
+    )
+    assert shown["control"]["content"]["id"] == "hero-Apparel"  # the rule is off for control
+    assert (shown["control"]["rule"], shown["control"]["variant"]) == ("affinity-hero", "control")
+
+
 def test_a_shopper_without_a_profile_gets_the_fallback(make_api: Callable[..., DecideApi]) -> None:
     api = make_api()
     api.write_rules(rules(api.site))
@@ -141,7 +166,7 @@ def test_each_shopper_sees_and_logs_the_arm_assign_gives(
     api = make_api()
     api.write_rules(rules(api.site, holdout=0.2))
 
-    reply = decide(api, shopper)
+    reply = decide(api, shopper, userId=f"u-{shopper}")  # the anonymousId decides
 
     assert reply.status == 200
     [decision] = reply.body["decisions"]
@@ -327,9 +352,8 @@ def test_the_function_composes_its_decider_from_its_environment(
         monkeypatch.setenv(name, value)
     service = compose_decide_service(context_handler.metrics, context_handler.logger)
     monkeypatch.setattr(context_handler, "decide_service", lambda: service)
-    api = DecideApi(site, stream, None, None, None)  # type: ignore[arg-type]
 
-    reply = decide(api, "anon-e", "footer")
+    reply = post_decide({"anonymousId": "anon-e", "placements": ["footer"]})
 
     assert reply.status == 200
     [logged] = [e for e in read_stream(boto3.client("kinesis"), stream)]
@@ -345,9 +369,8 @@ def test_a_function_without_decide_settings_answers_500_naming_the_missing_one(
     monkeypatch.setenv(Env.PROFILE_STORE_URL, store_url())
     service = compose_decide_service(context_handler.metrics, context_handler.logger)
     monkeypatch.setattr(context_handler, "decide_service", lambda: service)
-    api = DecideApi("shop", "none", None, None, None)  # type: ignore[arg-type]
 
-    reply = decide(api, "anon-m", "footer")
+    reply = post_decide({"anonymousId": "anon-m", "placements": ["footer"]})
 
     assert reply.status == 500
     assert reply.body["code"] == "misconfigured"
