@@ -50,7 +50,7 @@ DEDUP_WINDOW = WindowLength(window_seconds=3_600, retry_seconds=600)
 
 
 def bench_rules(site: str) -> dict[str, Any]:
-    """The shared design's example placement and experiment, and a trends-fed placement."""
+    """A home hero with three rules and an A/B experiment, and a trends-fed placement."""
     return {
         "site": site,
         "version": "bench.1",

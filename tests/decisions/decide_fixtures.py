@@ -46,8 +46,10 @@ RULES_VERSION = "2026-12-01.1"
 _numbers = itertools.count()
 
 
-def design_example_rules(site: str) -> dict[str, Any]:
-    """The rules file of the shared design, as written there."""
+def cart_banner_rules(site: str) -> dict[str, Any]:
+    """A rules file with the three rules of the decision engine's first use: complete your
+    order (a cart left over 10 minutes), a loyalty offer, the top category's hero; and an A/B
+    experiment that switches the first off in its control arm."""
     return {
         "site": site,
         "version": RULES_VERSION,
@@ -91,7 +93,7 @@ def design_example_rules(site: str) -> dict[str, Any]:
 
 
 def rules(site: str, *, status: str = "running", holdout: float = 0.0) -> dict[str, Any]:
-    """The shared design's example rules, with a loyalty rule and an affinity hero."""
+    """Rules with a loyalty rule, an affinity hero and an experiment on them, and a footer."""
     experiment: dict[str, Any] = {
         "id": "hero-test",
         "placement": "home-hero",

@@ -23,7 +23,7 @@ from riptide.store import connect
 from tests.decisions.decide_fixtures import (
     RULES_VERSION,
     DecideApi,
-    design_example_rules,
+    cart_banner_rules,
     new_site_and_stream,
     post_decide,
     read_stream,
@@ -93,7 +93,7 @@ def test_a_cart_left_a_while_shows_complete_your_order_in_the_banner_arm_only(
     make_api: Callable[..., DecideApi],
 ) -> None:
     api = make_api()
-    api.write_rules(design_example_rules(api.site))
+    api.write_rules(cart_banner_rules(api.site))
     cart_banner = Experiment("cart-banner", "home-hero", (Arm("control", 1), Arm("banner", 1)))
     shoppers = {assign(cart_banner, f"cart-{n}"): f"cart-{n}" for n in range(20)}
     api.shop(*shoppers.values(), cart=True)
