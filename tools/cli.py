@@ -65,6 +65,7 @@ def demo(args: argparse.Namespace) -> int:
         ingress=args.ingress,
         browser=args.browser,
         resend_share=args.resend_share,
+        decisions=not args.no_decisions,
     )
     out = sys.stdout
     try:
@@ -172,7 +173,11 @@ def parser() -> argparse.ArgumentParser:
         help="events per second to send (%(default)s)",
     )
     run.add_argument(
-        "--duration", type=_positive(float), default=30, help="seconds of traffic (%(default)s)"
+        "--duration",
+        type=_positive(float),
+        default=90,
+        help="seconds of traffic (%(default)s: long enough for shoppers to come back to their "
+        "carts and the experiment to measure the reminder's lift)",
     )
     run.add_argument(
         "--seed",
@@ -214,6 +219,12 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of requests answered 200 sent again seconds to minutes later, as SDKs "
         "resending from storage do; the check still counts each event once (%(default)s)",
+    )
+    run.add_argument(
+        "--no-decisions",
+        action="store_true",
+        help="shoppers ask for no decisions (the traffic of earlier versions for a seed), no "
+        "trends job, no experiment check",
     )
     run.add_argument(
         "--reconcile-every",

@@ -2,8 +2,9 @@
 
 Everything the stack deploys has a local counterpart here: moto for Kinesis, Secrets Manager,
 S3 and SQS; `LocalHttpApi` for API Gateway in front of the producer (or, with the collector
-ingress, `riptide collector` in its own process); `EventSourceMapping` for
-the consumer's Kinesis trigger; `Schedule` for the reconciler's EventBridge rule. The handlers are
+ingress, `riptide collector` in its own process) and in front of the context Lambda's decide
+route; `EventSourceMapping` for the consumers' Kinesis triggers; `Schedule` for the reconciler's
+EventBridge rule; a directory for the decisions bucket. The handlers are
 the real ones, configured through the same environment variables the stack sets. Druid is the
 real one (or the NDJSON stand-in), reached through `DruidProxy`, which counts the tasks.
 
@@ -18,13 +19,14 @@ import importlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from infra.environment import (
     collector_environment,
+    decider_environment,
     producer_environment,
     profiles_environment,
     rollup_environment,
@@ -32,10 +34,11 @@ from infra.environment import (
 from infra.settings import Settings
 from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, Env, MetricName
 from tools.lambda_kit.context import FunctionSpec
-from tools.local import aws, profiles
+from tools.local import aws, decisions_run, profiles
 from tools.local.browser_load import BrowserCounts, BrowserShoppers
 from tools.local.collector import LocalCollector
 from tools.local.cors import CorsPolicy
+from tools.local.decide_client import DecideCounts, HttpDecisionClient
 from tools.local.druid_access import (
     RUN_DATASOURCE_PREFIX,
     DruidAccounts,
@@ -48,10 +51,15 @@ from tools.local.faults import FaultInjection, FaultPlan
 from tools.local.gateway import LocalHttpApi
 from tools.local.lambda_log import lambda_log, metric_by_dimension
 from tools.local.loadgen import LoadGenerator, LoadPlan
+from tools.local.moto_process import MotoProcess
 from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
 from tools.local.report import RunFigures
-from tools.local.rollup_store import DruidRollupStore, NdjsonRollupStore, RollupStore
+from tools.local.rollup_store import (
+    DruidRollupStore,
+    NdjsonRollupStore,
+    RollupStore,
+)
 from tools.local.schedule import Schedule
 from tools.traffic import SITES
 
@@ -65,7 +73,7 @@ IDLE_CHECKS_NEEDED = 3
 @dataclass(frozen=True)
 class RunOptions:
     rate: float = 1000
-    duration_seconds: float = 30
+    duration_seconds: float = 90
     seed: int = 0
     shards: int = 4
     tumbling_window_seconds: int | None = None
@@ -82,6 +90,8 @@ class RunOptions:
     resend_share: float = 0.0
     """Share of the requests answered 200 the load generator sends again, seconds to minutes
     later (duplicates the deduplication window must drop)."""
+    decisions: bool = True
+    """Shoppers ask for decisions and react to them; the run looks for the experiment's lift."""
 
 
 def run_pipeline(options: RunOptions, out: TextIO) -> RunFigures:
@@ -127,6 +137,7 @@ class Run:
     profile_mapping: EventSourceMapping
     profile_run: profiles.ProfileRun
     browser: BrowserShoppers | None = None
+    decide_served_by: str = ""
     phase: str = "sending"
     started: float = field(default_factory=time.monotonic)
 
@@ -143,6 +154,7 @@ class Run:
             druid_tasks=len(self.druid.task_ids),
             backlog=stats.backlog,
             phase=self.phase,
+            decisions=self.load.decisions.counts.decisions if self.load.decisions else 0,
         )
 
     def unsettled(self) -> str | None:
@@ -166,6 +178,7 @@ class Run:
         browser = self.browser.counts if self.browser else BrowserCounts()
         first = (counts.first_sent_at or datetime.now(UTC)).replace(second=0, microsecond=0)
         end = (counts.last_sent_at or datetime.now(UTC)) + timedelta(minutes=2)
+        decisions = self.load.decisions.counts if self.load.decisions else DecideCounts()
         return RunFigures(
             run_id=self.run_id,
             rate=options.rate,
@@ -232,6 +245,14 @@ class Run:
             profiles=self.profile_run.figures(
                 [site.name for site in SITES], self.profile_mapping.stats.busy_ms
             ),
+            decide_served_by=self.decide_served_by,
+            decide_calls=decisions.calls,
+            decide_statuses={str(status): n for status, n in sorted(decisions.statuses.items())},
+            decide_p50_ms=decisions.percentile_ms(0.5),
+            decide_p99_ms=decisions.percentile_ms(0.99),
+            decisions_made=decisions.decisions,
+            shown=dict(sorted(decisions.shown.items())),
+            returns=asdict(self.load.returns) if self.load.decisions else {},
         )
 
     def _ms_per_request(self, requests: int) -> float:
@@ -264,12 +285,13 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         options, stack, accounts, run_dir, datasource
     )
     druid = stack.enter_context(DruidProxy(druid_url))
-    moto = stack.enter_context(aws.MotoServer())
+    moto = stack.enter_context(MotoProcess())
     resources = aws.provision(
         moto,
         shards=options.shards,
         write_keys={site.write_key: site.name for site in SITES},
         druid_credentials=druid_credentials,
+        read_keys={site.read_key: site.name for site in SITES},
     )
     faults = (
         stack.enter_context(FaultInjection(moto.endpoint_url, druid, seed=options.seed))
@@ -279,6 +301,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     settings = _settings(options, druid.url, datasource)
     profile_store_url = profiles.store_url()
     profiles.clear_sites(profile_store_url, [site.name for site in SITES])
+    decisions_url = decisions_run.copy_demo_rules(run_dir)
     stack.enter_context(
         _environment(
             aws.process_environment(moto, faults.kinesis.url if faults else None)
@@ -293,7 +316,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
                 quarantine_bucket=resources.quarantine_bucket,
                 outbox_bucket=resources.outbox_bucket,
             )
-            | profiles_environment(settings, store_url=profile_store_url, store_cluster=False)
+            | _decisions_environment(settings, resources, profile_store_url, decisions_url)
         )
     )
     stack.enter_context(lambda_log(run_dir / "lambda.log"))
@@ -301,6 +324,15 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     consumer = _load_handler(*CONSUMER)
     api, collector = _ingress(options, stack, settings, moto, resources, faults, run_dir)
     url = collector.url if collector else api.url  # type: ignore[union-attr]
+    decide_url, decide_served_by = None, ""
+    if options.decisions and collector is not None:
+        decide_url, decide_served_by = collector.url, "on the collector"
+    elif options.decisions:
+        context = decisions_run.context_api(settings, run_dir, stack)
+        decide_url = context.url
+        decide_served_by = (
+            f"on the context Lambda, {decisions_run.CONTEXT_ENVIRONMENTS} execution environments"
+        )
     target = StreamTarget(
         stream_name=resources.stream_name,
         stream_arn=resources.stream_arn,
@@ -359,6 +391,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
                 seed=options.seed,
                 resend_share=options.resend_share,
             ),
+            decisions=HttpDecisionClient(decide_url) if decide_url else None,
         ),
         faults=faults,
         plan=FaultPlan.for_run(options.duration_seconds, settings.tumbling_window_seconds),
@@ -369,6 +402,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
             if options.browser
             else None
         ),
+        decide_served_by=decide_served_by,
     )
 
 
@@ -381,7 +415,8 @@ def _ingress(
     faults: FaultInjection | None,
     run_dir: Path,
 ) -> tuple[LocalHttpApi | None, LocalCollector | None]:
-    """The local HTTP API in front of the producer, or the collector with the stack's variables."""
+    """The local HTTP API in front of the producer, or the collector with the stack's variables
+    (it inherits the run's too: with the decider's among them, it serves decisions as well)."""
     if options.ingress == "collector":
         environment = aws.process_environment(
             moto, faults.kinesis.url if faults else None
@@ -398,6 +433,21 @@ def _ingress(
         cors=CorsPolicy.for_origins(settings.cors_allow_origins),
     )
     return stack.enter_context(api), None
+
+
+def _decisions_environment(
+    settings: Settings, resources: aws.LocalResources, store_url: str, decisions_url: str
+) -> dict[str, str]:
+    """The profile consumer's and the context Lambda's variables, the decide route's included
+    (DECISIONS_URL among them, which the rollup consumer reads too)."""
+    return profiles_environment(
+        settings,
+        store_url=store_url,
+        store_cluster=False,
+        read_keys_secret_arn=resources.read_keys_secret_arn,
+    ) | decider_environment(
+        settings, decisions_url=decisions_url, stream_name=resources.stream_name
+    )
 
 
 def _rollup_target(

@@ -29,11 +29,13 @@ class Snapshot:
     druid_tasks: int
     backlog: int
     phase: str
+    decisions: int = 0
 
     def line(self) -> str:
+        decisions = f" | decisions {self.decisions:,}" if self.decisions else ""
         return (
             f"[{self.elapsed:4.0f}s {self.phase}] sent {self.sent:,} accepted {self.accepted:,}"
-            f" rejected {self.rejected:,} | Kinesis records {self.kinesis_records:,}"
+            f" rejected {self.rejected:,}{decisions} | Kinesis records {self.kinesis_records:,}"
             f" | rollup rows {self.rollup_rows:,} Druid tasks {self.druid_tasks:,}"
             f" | backlog {self.backlog:,}"
         )

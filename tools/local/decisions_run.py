@@ -1,0 +1,68 @@
+"""The decision engine in a local run: the demo rules and the decide API.
+
+The rules are the repository's demo rules (tools/local/decisions/rules/<site>.json), copied into
+the run's own DECISIONS_URL directory. With the Lambda ingress the decide API is the context
+Lambda behind a local HTTP API of its own, in several execution environments (each decide call
+waits for Kinesis); with the collector ingress it is the collector's own route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.settings import Settings
+from riptide.contract import CONTEXT
+from riptide.decisions.documents import RULES_PREFIX
+from tools.lambda_kit.context import FunctionSpec
+from tools.local import aws
+from tools.local.function_pool import FunctionPool
+from tools.local.gateway import CONTEXT_ROUTES, LocalHttpApi
+
+DEMO_RULES = Path(__file__).with_name("decisions") / "rules"
+CONTEXT_ENVIRONMENTS = 4
+"""Execution environments of the context Lambda: enough for the demo's decide calls."""
+CONTEXT_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class ExperimentCheck:
+    """An experiment of the demo rules and what the run expects of it."""
+
+    experiment: str
+    control: str
+    finds_lift: bool
+    """True: the run passes only if the interval of its lift excludes zero. False: an A/A
+    experiment, whose interval should include zero (shown, not checked: 1 run in 20 misses)."""
+
+
+EXPERIMENTS = (
+    ExperimentCheck("cart-banner", "control", finds_lift=True),
+    ExperimentCheck("picks-aa", "a", finds_lift=False),
+)
+
+
+def copy_demo_rules(run_dir: Path) -> str:
+    """The run's DECISIONS_URL (file:///...), holding a copy of the demo rules."""
+    root = (run_dir / "decisions").resolve()
+    rules = root / RULES_PREFIX
+    rules.mkdir(parents=True, exist_ok=True)
+    for path in sorted(DEMO_RULES.glob("*.json")):
+        shutil.copyfile(path, rules / path.name)
+    return root.as_uri()
+
+
+def context_api(settings: Settings, run_dir: Path, stack: contextlib.ExitStack) -> LocalHttpApi:
+    """The context Lambda (profile reads and decisions) behind a local HTTP API of its own."""
+    function = FunctionSpec(
+        CONTEXT.service, aws.REGION, CONTEXT_TIMEOUT_SECONDS, settings.context_memory_mb
+    )
+    environments = stack.enter_context(
+        FunctionPool(CONTEXT, function, CONTEXT_ENVIRONMENTS, run_dir / "context.log")
+    )
+    api = LocalHttpApi(
+        environments, function, routes=CONTEXT_ROUTES, environments=CONTEXT_ENVIRONMENTS
+    )
+    return stack.enter_context(api)
