@@ -253,7 +253,9 @@ def render(figures: RunFigures, cost_rate: float) -> str:
         lines += render_profiles(f.profiles)
     if f.experiments or f.experiments_problem:
         lines += ["", "Experiments (riptide experiment report on the run's datasource, all sites)"]
-        lines += [f"  {line}" for e in f.experiments for line in [*e["text"].splitlines(), ""]]
+        lines += [
+            f"  {line}".rstrip() for e in f.experiments for line in [*e["text"].splitlines(), ""]
+        ]
         if f.experiments_problem:
             lines.append(f"  no reports: {f.experiments_problem}")
     lines += [
