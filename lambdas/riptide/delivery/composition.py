@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Metrics
 
@@ -53,7 +53,21 @@ def compose_reconciliation() -> Reconciliation:
     return Reconciliation(outbox, druid_client(settings))
 
 
-def druid_client(settings: DeliverySettings, secrets: Any | None = None) -> DruidClient:
+class DruidConnection(Protocol):
+    """Where a function finds Druid and as whom it talks to it (the consumer's and the trends
+    job's settings both say)."""
+
+    @property
+    def druid_url(self) -> str: ...
+
+    @property
+    def druid_secret_arn(self) -> str | None: ...
+
+    @property
+    def druid_timeout_seconds(self) -> float: ...
+
+
+def druid_client(settings: DruidConnection, secrets: Any | None = None) -> DruidClient:
     """A client for the configured Druid, with the Basic-auth user from Secrets Manager if set."""
     auth = None
     if settings.druid_secret_arn:
