@@ -17,6 +17,8 @@ from riptide.trends.activity import ProductActivity, TrendWindow
 
 PRIOR_EVENTS = 5.0
 """Pseudo-events added to both sides of the rate ratio (see `trend_score`)."""
+SCORE_DECIMALS = 2
+"""Scores are compared as written: a rise too small to show in them is no trend."""
 TRENDING_LENGTH = 20
 CATEGORY_LENGTH = 10
 TOP_LENGTH = 20
@@ -42,9 +44,8 @@ def trends_document(
 ) -> dict[str, Any]:
     """The document for `site`; a product is trending when it draws more than its usual rate."""
     scored = [
-        (trend_score(product.recent, product.baseline, window), product)
+        (round(trend_score(product.recent, product.baseline, window), SCORE_DECIMALS), product)
         for product in products
-        if product.recent
     ]
     rising = sorted(
         ((score, product) for score, product in scored if score > 1.0),
@@ -63,8 +64,8 @@ def trends_document(
         "generatedAt": generated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "recentMinutes": window.recent_minutes,
         "baselineMinutes": window.baseline_minutes,
-        "trending": [_trending_entry(score, product) for score, product in rising][
-            :TRENDING_LENGTH
+        "trending": [
+            _trending_entry(score, product) for score, product in rising[:TRENDING_LENGTH]
         ],
         "byCategory": dict(sorted(by_category.items())),
         "top": [
@@ -88,5 +89,5 @@ def _trending_entry(score: float, product: ProductActivity) -> dict[str, Any]:
         "category": product.category,
         "recent": product.recent,
         "baseline": product.baseline,
-        "score": round(score, 2),
+        "score": score,
     }
