@@ -300,8 +300,22 @@ def decisions_bucket(
     trends.handler.trends_job.cache_clear()
 
 
+def emitted_metrics(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """The metrics blob Powertools printed for the trends function (embedded metric format)."""
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    (blob,) = [line for line in emitted if "TrendsFailures" in line]
+    assert blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Riptide"
+    return blob
+
+
 def test_the_scheduled_function_writes_trends_to_the_bucket(
-    decisions_bucket: Any, druid_settings: DruidSettings, pipeline_http: DruidHttp, run_id: str
+    decisions_bucket: Any,
+    druid_settings: DruidSettings,
+    pipeline_http: DruidHttp,
+    run_id: str,
+    capsys: pytest.CaptureFixture[str],
 ):
     shop = Shop(f"trends-fn-{run_id}")
     a_minute_ago = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
@@ -312,9 +326,31 @@ def test_the_scheduled_function_writes_trends_to_the_bucket(
     summary = trends.handler.handler(scheduled, TRENDS.frozen_context())
 
     assert summary["failures"] == 0 and summary["refreshed"] >= 1
+    metrics = emitted_metrics(capsys)
+    assert (metrics["TrendsSitesRefreshed"], metrics["TrendsFailures"]) == (
+        [float(summary["refreshed"])],
+        [0.0],
+    )
     stored = decisions_bucket.get_object(
         Bucket=DECISIONS_BUCKET, Key=f"decisions/{trends_key(shop.site)}"
     )
     document = json.loads(stored["Body"].read())
     assert document["top"] == [{"productId": "p-9", "category": "Garden", "events": 4}]
     assert [entry["productId"] for entry in document["trending"]] == ["p-9"]
+
+
+def test_the_function_reports_a_failed_query_and_keeps_the_documents(
+    decisions_bucket: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    key = f"decisions/{trends_key('shop-1')}"
+    decisions_bucket.put_object(Bucket=DECISIONS_BUCKET, Key=key, Body=b'{"top": []}')
+    monkeypatch.setenv(Env.DRUID_URL, closed_port_url())
+    scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+    summary = trends.handler.handler(scheduled, TRENDS.frozen_context(remaining_millis=5_000))
+
+    assert summary == {"refreshed": 0, "failures": 1}
+    metrics = emitted_metrics(capsys)
+    assert (metrics["TrendsSitesRefreshed"], metrics["TrendsFailures"]) == ([0.0], [1.0])
+    stored = decisions_bucket.get_object(Bucket=DECISIONS_BUCKET, Key=key)
+    assert stored["Body"].read() == b'{"top": []}'
