@@ -147,7 +147,13 @@ class DruidClient:
         the query when one attempt would time out, so an abandoned attempt stops using it.
         """
         timeout = min(self._timeouts.read_seconds, deadline.remaining())
-        return self.post_json(SQL_PATH, sql_request(query, parameters, timeout), deadline) or []
+        try:
+            return self.post_json(SQL_PATH, sql_request(query, parameters, timeout), deadline) or []
+        except ValueError as error:
+            # A query failing while its rows stream out ends a 200 answer early.
+            raise DruidUnavailableError(
+                "POST", SQL_PATH, 1, f"the answer was cut short ({error})"
+            ) from error
 
     def get_json(self, path: str, deadline: Deadline) -> Any | None:
         """GET a JSON document; None on 404."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from riptide.decisions.documents import open_documents
 from riptide.delivery.composition import aws_client, druid_client
 from riptide.trends.job import TrendsJob
 from riptide.trends.settings import TrendsSettings
 
 
-def compose_trends_job() -> TrendsJob:
-    """The job as the function runs it: the consumer's Druid (and its user) and DECISIONS_URL."""
-    settings = TrendsSettings.from_env()
+def compose_trends_job(environ: Mapping[str, str] | None = None) -> TrendsJob:
+    """The job as the function runs it, from `environ` (the process environment by default):
+    the consumer's Druid and user, and the documents at DECISIONS_URL."""
+    settings = TrendsSettings.from_env(environ)
     return TrendsJob(
         druid=druid_client(settings),
         datasource=settings.datasource,
