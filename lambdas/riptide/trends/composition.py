@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from riptide.aws import aws_client
 from riptide.decisions.documents import open_documents
-from riptide.delivery.composition import aws_client, druid_client
+from riptide.druid.connection import druid_client
 from riptide.trends.job import TrendsJob
 from riptide.trends.settings import TrendsSettings
 
