@@ -1,7 +1,8 @@
-"""The decision engine in a local run: the demo rules and the decide API.
+"""The decision engine in a local run: the demo rules, the decide API and the trends job.
 
 The rules are the repository's demo rules (tools/local/decisions/rules/<site>.json), copied into
-the run's own DECISIONS_URL directory. With the Lambda ingress the decide API is the context
+the run's own DECISIONS_URL directory, where the trends job writes its documents beside them.
+With the Lambda ingress the decide API is the context
 Lambda behind a local HTTP API of its own, in several execution environments (each decide call
 waits for Kinesis); with the collector ingress it is the collector's own route.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.settings import Settings
-from riptide.contract import CONTEXT
+from riptide.contract import CONTEXT, TRENDS
 from riptide.decisions.documents import RULES_PREFIX
 from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws
@@ -25,6 +26,8 @@ DEMO_RULES = Path(__file__).with_name("decisions") / "rules"
 CONTEXT_ENVIRONMENTS = 4
 """Execution environments of the context Lambda: enough for the demo's decide calls."""
 CONTEXT_TIMEOUT_SECONDS = 10
+TRENDS_EVERY_SECONDS = 20.0
+"""The stack runs the trends job each minute; a short run needs it sooner."""
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,9 @@ def context_api(settings: Settings, run_dir: Path, stack: contextlib.ExitStack) 
         environments, function, routes=CONTEXT_ROUTES, environments=CONTEXT_ENVIRONMENTS
     )
     return stack.enter_context(api)
+
+
+def trends_function(settings: Settings) -> FunctionSpec:
+    return FunctionSpec(
+        TRENDS.service, aws.REGION, settings.trends_timeout_seconds, settings.trends_memory_mb
+    )

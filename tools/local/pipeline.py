@@ -4,7 +4,7 @@ Everything the stack deploys has a local counterpart here: moto for Kinesis, Sec
 S3 and SQS; `LocalHttpApi` for API Gateway in front of the producer (or, with the collector
 ingress, `riptide collector` in its own process) and in front of the context Lambda's decide
 route; `EventSourceMapping` for the consumers' Kinesis triggers; `Schedule` for the reconciler's
-EventBridge rule; a directory for the decisions bucket. The handlers are
+and the trends job's EventBridge rules; a directory for the decisions bucket. The handlers are
 the real ones, configured through the same environment variables the stack sets. Druid is the
 real one (or the NDJSON stand-in), reached through `DruidProxy`, which counts the tasks.
 
@@ -30,9 +30,10 @@ from infra.environment import (
     producer_environment,
     profiles_environment,
     rollup_environment,
+    trends_environment,
 )
 from infra.settings import Settings
-from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, Env, MetricName
+from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, TRENDS, Env, MetricName
 from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws, decisions_run, profiles
 from tools.local.browser_load import BrowserCounts, BrowserShoppers
@@ -138,6 +139,7 @@ class Run:
     profile_run: profiles.ProfileRun
     browser: BrowserShoppers | None = None
     decide_served_by: str = ""
+    trends: Schedule | None = None
     phase: str = "sending"
     started: float = field(default_factory=time.monotonic)
 
@@ -253,6 +255,8 @@ class Run:
             decisions_made=decisions.decisions,
             shown=dict(sorted(decisions.shown.items())),
             returns=asdict(self.load.returns) if self.load.decisions else {},
+            trends_runs=self.trends.invocations if self.trends else 0,
+            trends_failures=self.trends.failures if self.trends else 0,
         )
 
     def _ms_per_request(self, requests: int) -> float:
@@ -317,6 +321,11 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
                 outbox_bucket=resources.outbox_bucket,
             )
             | _decisions_environment(settings, resources, profile_store_url, decisions_url)
+            | trends_environment(
+                settings,
+                decisions_url=decisions_url,
+                druid_secret_arn=resources.druid_secret_arn,
+            )
         )
     )
     stack.enter_context(lambda_log(run_dir / "lambda.log"))
@@ -370,6 +379,15 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
     reconciler = stack.enter_context(
         Schedule(reconcile, functions["reconciler"], options.reconcile_every_seconds)
     )
+    trends = None
+    if options.decisions and options.use_druid:  # the job asks Druid SQL
+        trends = stack.enter_context(
+            Schedule(
+                _load_handler(*TRENDS),
+                decisions_run.trends_function(settings),
+                decisions_run.TRENDS_EVERY_SECONDS,
+            )
+        )
     return Run(
         run_id=run_id,
         run_dir=run_dir,
@@ -403,6 +421,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
             else None
         ),
         decide_served_by=decide_served_by,
+        trends=trends,
     )
 
 
