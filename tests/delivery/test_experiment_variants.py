@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,12 +22,14 @@ from riptide.decisions.assignment import (
     assignment_unit,
     variant_label,
 )
+from riptide.decisions.documents import DocumentsUnavailableError
 from riptide.delivery import Outbox, ShardConsumer
 from riptide.druid import DruidClient, Timeouts
 from riptide.kinesis_batch import KinesisBatch
 from riptide.quarantine import Quarantine
 from riptide.retry import Deadline
 from riptide.rollup import RollupSchema, TimePolicy
+from riptide.rollup.arms import ExperimentsBySite, ExperimentSource
 from tests.delivery.conftest import OUTBOX_BUCKET, QUARANTINE_BUCKET, Buckets
 from tests.delivery.fault_injecting_druid import Fault, FaultInjectingDruid
 from tests.delivery.kinesis_events import shard_records
@@ -102,16 +104,8 @@ experiments' windows, with and without an identity."""
 
 
 def shard_consumer(
-    druid: FaultInjectingDruid,
-    datasource: str,
-    experiments: Mapping[str, Sequence[Experiment]] | None,
-    asked: list[int] | None = None,
+    druid: FaultInjectingDruid, datasource: str, experiments: ExperimentSource | None
 ) -> ShardConsumer:
-    def current() -> Mapping[str, Sequence[Experiment]]:
-        if asked is not None:
-            asked.append(1)
-        return experiments or {}
-
     s3 = boto3.client("s3")
     return ShardConsumer(
         datasource=datasource,
@@ -122,7 +116,7 @@ def shard_consumer(
         quarantine=Quarantine(s3, QUARANTINE_BUCKET),
         dedup=None,
         metrics=Metrics(namespace="Riptide"),
-        experiments=None if experiments is None else current,
+        experiments=experiments,
     )
 
 
@@ -152,7 +146,7 @@ def test_each_row_carries_the_arms_recomputed_for_its_shopper(
     payloads = [json.dumps(body).encode() for body in bodies]
     groups = [payloads[at : at + per_record] for at in range(0, len(payloads), per_record)]
     with FaultInjectingDruid() as druid:
-        shard = shard_consumer(druid, f"ds_{uuid.uuid4().hex[:8]}", EXPERIMENTS)
+        shard = shard_consumer(druid, f"ds_{uuid.uuid4().hex[:8]}", lambda: EXPERIMENTS)
 
         result = shard.consume(
             KinesisBatch.from_event(kinesis_event(shard_records(0, groups))), Deadline(30)
@@ -185,7 +179,12 @@ def test_experiments_are_asked_once_per_batch(druid: FaultInjectingDruid):
     ]
     records = shard_records(0, [[json.dumps(body).encode() for body in bodies[:10]]] * 2)
     asked: list[int] = []
-    shard = shard_consumer(druid, "events_1m", EXPERIMENTS, asked)
+
+    def experiments() -> ExperimentsBySite:
+        asked.append(1)
+        return EXPERIMENTS
+
+    shard = shard_consumer(druid, "events_1m", experiments)
 
     shard.consume(KinesisBatch.from_event(kinesis_event(records)), Deadline(30))
 
@@ -206,14 +205,32 @@ def test_a_delivery_retried_after_the_experiments_changed_keeps_its_first_rows(
     records = shard_records(0, [[json.dumps(body).encode() for body in bodies]])
     batch = KinesisBatch.from_event(kinesis_event(records))
     druid.script_submit(*[Fault(503)] * 200)
-    first = shard_consumer(druid, "events_1m", EXPERIMENTS).consume(batch, Deadline(1))
+    first = shard_consumer(druid, "events_1m", lambda: EXPERIMENTS).consume(batch, Deadline(1))
     assert first.failed_from == records[0].sequence_number
     assert druid.tasks == {}
     druid.heal()
 
-    retried = shard_consumer(druid, "events_1m", {"shop-a": ()}).consume(batch, Deadline(30))
+    changed = shard_consumer(druid, "events_1m", lambda: {"shop-a": ()})
+
+    retried = changed.consume(batch, Deadline(30))
 
     assert retried.failed_from is None
     variants = {row["placement"]: row["variant"] for row in delivered_rows(druid)}
     assert variants == {body["properties"]["placement"]: expected_variant(body) for body in bodies}
     assert all(variants.values())
+
+
+def test_a_batch_waits_while_the_experiments_cannot_be_read(druid: FaultInjectingDruid):
+    """Rolling up without them would attribute nothing: the batch is retried instead."""
+    body = shopper_event(0, "shop-a", "anon-1", None, START + timedelta(minutes=1, seconds=5))
+    records = shard_records(0, [[json.dumps(body).encode()]])
+
+    def unreadable() -> ExperimentsBySite:
+        raise DocumentsUnavailableError("rules/shop-a.json: S3 timed out")
+
+    shard = shard_consumer(druid, "events_1m", unreadable)
+
+    result = shard.consume(KinesisBatch.from_event(kinesis_event(records)), Deadline(30))
+
+    assert result.failed_from == records[0].sequence_number
+    assert druid.tasks == {}

@@ -34,6 +34,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from riptide.contract import MetricName
+from riptide.decisions.documents import DocumentsUnavailableError
 from riptide.dedup import Copy, DedupWindow, message_identity
 from riptide.delivery.outbox import Covering, DeliveryTask, Outbox, OutboxEntry
 from riptide.delivery.positions import Coverage, Position, delivery_task_id, late_task_id
@@ -67,6 +68,7 @@ DEFAULT_MAX_DELIVERY_STATE_BYTES = 600_000
 state cap. The state is compressed; the task's NDJSON rows are about ten times its size."""
 
 RETRY_LATER = (
+    DocumentsUnavailableError,
     DruidUnavailableError,
     QuarantineWriteError,
     StoreUnavailableError,
