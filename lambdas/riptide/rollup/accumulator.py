@@ -8,7 +8,6 @@ from typing import Any
 
 import msgspec
 
-from riptide.decisions.assignment import assignment_unit
 from riptide.rollup import state as state_codec
 from riptide.rollup.arms import ExperimentArms
 from riptide.rollup.exceptions import LateEventError, UnrollableEventError
@@ -53,6 +52,7 @@ class Rollup:
         self.time_policy = time_policy
         self._layout = layout_for(schema)
         self._arms = arms if arms and arms.by_site and self._layout.derivation_inputs else None
+        self._arm_inputs = self._layout.derivation_inputs or (0, 0, 0)
         self._rows: dict[Key, list[Any]] = {}
         self._counters = dict.fromkeys(COUNTER_NAMES, 0)
         self._late_minutes: set[int] = set()
@@ -107,14 +107,15 @@ class Rollup:
         self, dimensions: tuple[Any, ...], values: tuple[Any, ...], event_time: float
     ) -> tuple[Any, ...]:
         """The dimensions with the derived one (the last) set to the event's experiment arms."""
-        site_at, anonymous_at, user_at = self._layout.derivation_inputs  # type: ignore[misc]
+        arms = self._arms
+        site_at, anonymous_at, user_at = self._arm_inputs
         site = values[site_at]
-        if site not in self._arms.by_site:  # type: ignore[union-attr]
+        if site not in arms.by_site:  # type: ignore[union-attr]
             return dimensions
-        unit = assignment_unit(values[anonymous_at], values[user_at])
-        if unit is None:
+        unit = values[anonymous_at] or values[user_at]  # assignment_unit, inlined
+        if not unit:
             return dimensions
-        labels = self._arms.labels(site, unit, round(event_time * 1000))  # type: ignore[union-attr]
+        labels = arms.labels(site, unit, event_time)  # type: ignore[union-attr]
         return dimensions if labels is None else (*dimensions[:-1], labels)
 
     def _event_time(self, timestamp: Any, received_at: Any, arrived_at: float | None) -> float:
