@@ -61,7 +61,7 @@ def test_a_session_builds_one_profile_joined_at_login(
     assert profile["lastSeen"] == "2026-11-27T10:01:10.000Z"
     assert profile["firstTouch"]["name"] == "winter"
     assert (profile["country"], profile["locale"]) == ("DE", "de-DE")
-    assert profile["cart"] == {"items": [], "value": 0}
+    assert profile["cart"] == {"items": [], "value": 0, "lastChangedAt": None}
     assert profile["orders"]["count"] == 1 and profile["orders"]["revenue"] == 100.0
     assert [item["id"] for item in profile["recentlyViewed"]] == ["p3", "p2", "p1"]
     assert list(profile["categoryAffinity"]) == ["shoes", "hats"]
@@ -82,6 +82,7 @@ def test_a_cart_holds_what_was_added_and_not_removed_until_an_order(
         {"productId": "p1", "quantity": 2, "price": 50.0, "category": "shoes"}
     ]
     assert profile["cart"]["value"] == 100.0
+    assert profile["cart"]["lastChangedAt"] == "2026-11-27T10:00:20.250Z"  # p1 added, received
 
 
 def test_a_replayed_batch_changes_nothing(

@@ -136,6 +136,7 @@ def test_posted_events_show_in_the_profile_by_either_id(
     assert by_user["profileId"] == "u:dana" and by_user["anonymousIds"] == ["anon-7"]
     assert by_user["traits"] == {"plan": "pro"}
     assert by_user["cart"]["items"][0]["productId"] == "p1"
+    assert by_user["cart"]["lastChangedAt"] == "2026-11-27T16:35:46.123Z"  # as received
     assert "ip" not in json.dumps(by_user)
 
 

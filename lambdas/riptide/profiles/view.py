@@ -68,12 +68,15 @@ def _affinity(stored: dict[str, Any], now_ms: int, options: dict[str, Any]) -> d
 
 
 def _cart(stored: dict[str, Any], _: int, __: dict[str, Any]) -> dict[str, Any]:
+    """Items, value, and when an item last changed (server time), for "cart left a while"."""
+    stored_items = stored["items"] or {}
     items = [
         {"productId": product_id, **{k: v for k, v in item.items() if k != "t"}}
-        for product_id, item in (stored["items"] or {}).items()
+        for product_id, item in stored_items.items()
     ]
     value = sum((item.get("price") or 0) * item["quantity"] for item in items)
-    return {"items": items, "value": round(value, 2)}
+    changed = max((item["t"] for item in stored_items.values()), default=None)
+    return {"items": items, "value": round(value, 2), "lastChangedAt": _iso(changed)}
 
 
 def _orders(stored: dict[str, Any], _: int, __: dict[str, Any]) -> dict[str, Any]:

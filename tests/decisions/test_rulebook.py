@@ -1,0 +1,196 @@
+"""The RuleBook serves each site's last good rules: it re-reads a file once its copy is older
+than the maximum age, parses only a changed document, refuses a bad file (logging every problem)
+and keeps serving through a store outage; from a directory and from S3 (moto)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from riptide.decisions.documents import (
+    DirectoryDocuments,
+    DocumentStore,
+    DocumentsUnavailableError,
+    S3Documents,
+    rules_key,
+)
+from riptide.decisions.rulebook import RuleBook
+from tests.decisions.rulesets import SITE, encode, experiment, rules
+from tests.fake_aws import use_fake_aws_credentials
+
+MAX_AGE = 30.0
+BUCKET = "riptide-decisions"
+
+
+class Clock:
+    """Monotonic seconds that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> DocumentStore:
+    return DirectoryDocuments(tmp_path)
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    use_fake_aws_credentials(monkeypatch)
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        yield client
+
+
+def book(documents: DocumentStore, clock: Clock) -> RuleBook:
+    return RuleBook(documents, MAX_AGE, clock)
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name.endswith("rulebook")]
+
+
+def version(label: str, site: str = SITE, **changes: Any) -> bytes:
+    return encode(rules(site=site, version=label, **changes))
+
+
+BROKEN = encode(rules(version="3", placements={"home-hero": {"rules": [], "fallback": "nothing"}}))
+
+
+def test_a_new_version_serves_once_the_copy_is_older_than_the_max_age(
+    directory: DocumentStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory.write(rules_key(SITE), version("1"))
+    rules_book = book(directory, clock)
+    assert rules_book.rule_set(SITE).version == "1"  # type: ignore[union-attr]
+
+    directory.write(rules_key(SITE), version("2"))
+    clock.now += MAX_AGE - 1
+    assert rules_book.rule_set(SITE).version == "1"  # type: ignore[union-attr]
+
+    clock.now += 1
+    assert rules_book.rule_set(SITE).version == "2"  # type: ignore[union-attr]
+
+
+def test_an_unchanged_document_is_not_parsed_again(
+    directory: DocumentStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory.write(rules_key(SITE), version("1"))
+    rules_book = book(directory, clock)
+    first = rules_book.rule_set(SITE)
+
+    clock.now += MAX_AGE * 3
+
+    assert rules_book.rule_set(SITE) is first
+
+
+def test_a_bad_file_is_refused_logged_and_the_last_good_version_keeps_serving(
+    directory: DocumentStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory.write(rules_key(SITE), version("1"))
+    rules_book = book(directory, clock)
+    good = rules_book.rule_set(SITE)
+
+    directory.write(rules_key(SITE), BROKEN)
+    clock.now += MAX_AGE
+    served = rules_book.rule_set(SITE)
+    clock.now += MAX_AGE
+    served_later = rules_book.rule_set(SITE)
+
+    assert served is good and served_later is good
+    [refusal] = logged(caplog)  # once per document, not once per read
+    assert refusal.levelname == "ERROR"
+    assert refusal.site == SITE and refusal.rules_version == "1"  # type: ignore[attr-defined]
+    assert refusal.problems == [  # type: ignore[attr-defined]
+        "placements.home-hero.fallback: unknown content 'nothing'"
+    ]
+
+
+def test_a_site_whose_first_file_is_bad_has_no_rules_until_a_good_one(
+    directory: DocumentStore, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory.write(rules_key(SITE), BROKEN)
+    rules_book = book(directory, clock)
+    assert rules_book.rule_set(SITE) is None
+    assert rules_book.rule_set("no-such-site") is None
+
+    directory.write(rules_key(SITE), version("4"))
+    clock.now += MAX_AGE
+
+    assert rules_book.rule_set(SITE).version == "4"  # type: ignore[union-attr]
+
+
+def test_rules_from_s3_keep_serving_through_an_outage(
+    s3: Any, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    documents = S3Documents(s3, BUCKET, "decisions/")
+    documents.write(rules_key(SITE), version("1", experiments=[experiment()]))
+    rules_book = book(documents, clock)
+    good = rules_book.rule_set(SITE)
+    held = rules_book.experiments()
+    assert good is not None and good.version == "1" and held == {SITE: good.experiments}
+
+    _take_s3_down(s3)
+    clock.now += MAX_AGE
+
+    assert rules_book.rule_set(SITE) is good
+    assert rules_book.experiments() == held
+    assert [record.levelname for record in logged(caplog)] == ["WARNING", "WARNING"]
+
+
+def test_without_anything_held_an_outage_gives_no_rules_and_no_experiments(
+    s3: Any, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    documents = S3Documents(s3, BUCKET)
+    documents.write(rules_key(SITE), version("1"))
+    _take_s3_down(s3)
+    rules_book = book(documents, clock)
+
+    assert rules_book.rule_set(SITE) is None
+    with pytest.raises(DocumentsUnavailableError):
+        rules_book.experiments()
+
+
+def _take_s3_down(s3: Any) -> None:
+    """Every read and list now fails, as in an outage: the bucket is gone."""
+    for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        s3.delete_object(Bucket=BUCKET, Key=item["Key"])
+    s3.delete_bucket(Bucket=BUCKET)
+
+
+def test_experiments_of_every_site_with_good_rules(
+    s3: Any, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    documents = S3Documents(s3, BUCKET)
+    documents.write(rules_key(SITE), version("1", experiments=[experiment()]))
+    documents.write(rules_key("southwind"), version("1", site="southwind"))
+    documents.write(rules_key("broken"), BROKEN)
+    rules_book = book(documents, clock)
+
+    found = rules_book.experiments()
+
+    assert {site: [e.id for e in experiments] for site, experiments in found.items()} == {
+        SITE: ["cart-banner"],
+        "southwind": [],
+    }
+    documents.write(rules_key("eastwind"), version("1", site="eastwind"))
+    assert "eastwind" not in rules_book.experiments()
+    clock.now += MAX_AGE
+    assert "eastwind" in rules_book.experiments()
