@@ -160,6 +160,14 @@ def _state_with(columns):
             "position out of range",
         ),
         ([0, [0], *_one_row_columns()[2:4], [[b"junk"]]], "not an HLL sketch"),
+        (
+            [0, [0], [[[["a"]], [0]]] * len(DEFAULT_SCHEMA.dimensions), *_one_row_columns()[3:]],
+            "state dimension site holds values other than text",
+        ),
+        (
+            [0, [0], [[["a"], [0]]] * len(DEFAULT_SCHEMA.dimensions), *_one_row_columns()[3:]],
+            "state dimension variant holds values other than lists of text",
+        ),
     ],
 )
 def test_inconsistent_state_columns_are_refused(columns, message):

@@ -51,8 +51,9 @@ class Rollup:
         self.schema = schema
         self.time_policy = time_policy
         self._layout = layout_for(schema)
-        self._arms = arms if arms and arms.by_site and self._layout.derivation_inputs else None
-        self._arm_inputs = self._layout.derivation_inputs or (0, 0, 0)
+        inputs = self._layout.derivation_inputs
+        self._arms = arms if arms and arms.by_site and inputs else None
+        self._arm_inputs = inputs or (0, 0, 0)
         self._rows: dict[Key, list[Any]] = {}
         self._counters = dict.fromkeys(COUNTER_NAMES, 0)
         self._late_minutes: set[int] = set()
@@ -94,8 +95,9 @@ class Rollup:
         dimensions = layout.dimensions_by_raw.get(raw)
         if dimensions is None:
             dimensions = layout.resolve_dimensions(raw)
-        if self._arms is not None:
-            dimensions = self._with_arms(dimensions, values, event_time)
+        arms = self._arms
+        if arms is not None:
+            dimensions = self._with_arms(arms, dimensions, values, event_time)
         key = (minute, dimensions)
         row = self._rows.get(key)
         if row is None:
@@ -104,18 +106,21 @@ class Rollup:
         layout.add_metrics(row, values)
 
     def _with_arms(
-        self, dimensions: tuple[Any, ...], values: tuple[Any, ...], event_time: float
+        self,
+        arms: ExperimentArms,
+        dimensions: tuple[Any, ...],
+        values: tuple[Any, ...],
+        event_time: float,
     ) -> tuple[Any, ...]:
         """The dimensions with the derived one (the last) set to the event's experiment arms."""
-        arms = self._arms
         site_at, anonymous_at, user_at = self._arm_inputs
         site = values[site_at]
-        if site not in arms.by_site:  # type: ignore[union-attr]
+        if site not in arms.by_site:
             return dimensions
         unit = values[anonymous_at] or values[user_at]  # assignment_unit, inlined
         if not unit:
             return dimensions
-        labels = arms.labels(site, unit, event_time)  # type: ignore[union-attr]
+        labels = arms.labels(site, unit, event_time)
         return dimensions if labels is None else (*dimensions[:-1], labels)
 
     def _event_time(self, timestamp: Any, received_at: Any, arrived_at: float | None) -> float:
