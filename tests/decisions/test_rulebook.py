@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from riptide.decisions.documents import (
     DirectoryDocuments,
+    Document,
     DocumentStore,
     DocumentsUnavailableError,
     S3Documents,
@@ -164,6 +165,33 @@ def test_without_anything_held_an_outage_gives_no_rules_and_no_experiments(
     rules_book = book(documents, clock)
 
     assert rules_book.rule_set(SITE) is None
+    with pytest.raises(DocumentsUnavailableError):
+        rules_book.experiments()
+
+
+class UnreadableDocuments:
+    """Fault injection: a directory whose files list but cannot be read, as when S3 lists a
+    key and then fails its GET; moto cannot fail one call on demand."""
+
+    def __init__(self, documents: DocumentStore) -> None:
+        self._documents = documents
+
+    def read(self, key: str) -> Document | None:
+        raise DocumentsUnavailableError(f"cannot read {key}")
+
+    def write(self, key: str, body: bytes) -> None:
+        self._documents.write(key, body)
+
+    def keys(self, prefix: str) -> list[str]:
+        return self._documents.keys(prefix)
+
+
+def test_experiments_are_not_answered_without_a_site_that_cannot_be_read(
+    directory: DocumentStore, clock: Clock
+) -> None:
+    directory.write(rules_key(SITE), version("1", experiments=[experiment()]))
+    rules_book = book(UnreadableDocuments(directory), clock)
+
     with pytest.raises(DocumentsUnavailableError):
         rules_book.experiments()
 

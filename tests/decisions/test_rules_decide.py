@@ -103,6 +103,21 @@ def test_a_template_naming_no_declared_content_lets_the_next_rule_try() -> None:
     assert hero(profile(affinity={"Camping": 9.0})) == ("hero-default", None)
 
 
+@pytest.mark.parametrize(
+    ("tier", "content"),
+    [("gold", "offer-gold"), (1, "offer-1"), (True, "hero-default"), (1.0, "hero-default")],
+)
+def test_a_template_renders_strings_and_integers_only(tier: Any, content: str) -> None:
+    document = rules()
+    document["contents"].update({name: {} for name in ("offer-gold", "offer-1", "offer-True")})
+    document["placements"]["home-hero"]["rules"] = [{"id": "tier", "content": "offer-{page.tier}"}]
+    rule_set = parse_rule_set(encode(document), SITE)
+
+    [choice] = rule_set.decide(["home-hero"], Facts(None, {"tier": tier}, None), None, NOW_MS)
+
+    assert isinstance(choice, Choice) and choice.content_id == content
+
+
 def test_products_come_from_the_fact_list_the_template_names() -> None:
     facts = Facts(profile(affinity={"Apparel": 1.0}), {}, TRENDS)
 
