@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from riptide.decisions.rules.problems import Problems
+from riptide.decisions.rules.problems import Problems, is_number
 
 ROOTS = ("profile", "page", "trends")
 
@@ -32,9 +32,12 @@ MISSING: Final = _Missing()
 def top_category(profile: dict[str, Any]) -> Any:
     """The category of highest affinity (the first of equals), or MISSING when none."""
     affinity = profile.get("categoryAffinity")
-    if not isinstance(affinity, dict) or not affinity:
-        return MISSING
-    return max(affinity.items(), key=lambda item: item[1])[0]
+    scores = (
+        [(category, score) for category, score in affinity.items() if is_number(score)]
+        if isinstance(affinity, dict)
+        else []
+    )
+    return max(scores, key=lambda item: item[1])[0] if scores else MISSING
 
 
 DERIVED_PROFILE: dict[str, Callable[[dict[str, Any]], Any]] = {"topCategory": top_category}
