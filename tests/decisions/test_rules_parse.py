@@ -35,6 +35,12 @@ def _cart_test(test: dict[str, Any]) -> Change:
     return change
 
 
+def _nested(condition: dict[str, Any], depth: int) -> dict[str, Any]:
+    for _ in range(depth):
+        condition = {"not": condition}
+    return condition
+
+
 def _experiments(*found: dict[str, Any]) -> Change:
     return lambda document: document.update(experiments=list(found))
 
@@ -59,6 +65,9 @@ BROKEN: list[tuple[str, Change, list[str]]] = [
     ("a combinator beside a test", _cart_test({"not": {"fact": "page.path", "exists": True},
                                                "fact": "page.path"}),
      [f"{HERO}.rules[1].when.all[1]: 'not' stands alone in its object, not with 'fact'"]),
+    ("conditions nested too deep",
+     _hero_rule(2, when=_nested({"fact": "page.path", "exists": True}, 16)),
+     [f"{HERO}.rules[2].when" + ".not" * 16 + ": conditions nest at most 16 deep"]),
     ("empty all", _hero_rule(1, when={"all": []}),
      [f"{HERO}.rules[1].when.all: must not be empty"]),
     ("unknown fact root", _cart_test({"fact": "profil.cart.value", "gt": 0}),
