@@ -21,7 +21,7 @@ from riptide.decisions.documents import (
     S3Documents,
     rules_key,
 )
-from riptide.decisions.rulebook import RuleBook
+from riptide.decisions.rulebook import RETRY_SECONDS, RuleBook
 from tests.decisions.rulesets import SITE, encode, experiment, rules
 from tests.fake_aws import use_fake_aws_credentials
 
@@ -175,8 +175,10 @@ class UnreadableDocuments:
 
     def __init__(self, documents: DocumentStore) -> None:
         self._documents = documents
+        self.reads = 0
 
     def read(self, key: str) -> Document | None:
+        self.reads += 1
         raise DocumentsUnavailableError(f"cannot read {key}")
 
     def write(self, key: str, body: bytes) -> None:
@@ -194,6 +196,20 @@ def test_experiments_are_not_answered_without_a_site_that_cannot_be_read(
 
     with pytest.raises(DocumentsUnavailableError):
         rules_book.experiments()
+
+
+def test_an_unreadable_store_is_asked_again_after_the_retry_time_not_on_every_call(
+    directory: DocumentStore, clock: Clock
+) -> None:
+    directory.write(rules_key(SITE), version("1"))
+    unreadable = UnreadableDocuments(directory)
+    rules_book = book(unreadable, clock)
+
+    assert [rules_book.rule_set(SITE) for _ in range(3)] == [None, None, None]
+    assert unreadable.reads == 1
+    clock.now += RETRY_SECONDS
+    assert rules_book.rule_set(SITE) is None
+    assert unreadable.reads == 2
 
 
 def _take_s3_down(s3: Any) -> None:

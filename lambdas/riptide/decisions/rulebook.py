@@ -3,7 +3,8 @@
 A rules file is read again once the copy held is older than `max_age_seconds`; a document whose
 store version (ETag, or modification time and size) is unchanged is not parsed again. A new
 version that does not parse is refused and logged with every problem, and the last good version
-keeps serving; so does everything held while the store cannot be read.
+keeps serving; so does everything held while the store cannot be read (asked again after
+RETRY_SECONDS, not on every call).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_lambda_powertools import Logger
 from riptide.decisions.assignment import Experiment
 from riptide.decisions.documents import (
     RULES_PREFIX,
+    Document,
     DocumentStore,
     DocumentsUnavailableError,
     rules_key,
@@ -25,14 +27,20 @@ from riptide.decisions.documents import (
 from riptide.decisions.rules import RulesError, RuleSet, parse_rule_set
 
 DEFAULT_MAX_AGE_SECONDS = 30.0
+RETRY_SECONDS = 5.0
+"""After a failed read, the store is asked again this much later (or at the max age if sooner)."""
 
 
 @dataclass(slots=True)
 class _Held:
-    rule_set: RuleSet | None
-    document_version: str | None
-    """The store version last looked at, good or refused: it is not parsed again."""
+    """What is known of one site's rules file, or of the list of sites."""
+
     read_at: float
+    read_once: bool = False
+    """Whether the store ever answered: before, a failed read has nothing to fall back on."""
+    rule_set: RuleSet | None = None
+    document_version: str | None = None
+    """The store version last looked at, good or refused: it is not parsed again."""
 
 
 class RuleBook:
@@ -51,7 +59,7 @@ class RuleBook:
         self._logger = logger or Logger(child=True)
         self._held: dict[str, _Held] = {}
         self._sites: tuple[str, ...] = ()
-        self._sites_read_at: float | None = None
+        self._sites_held: _Held | None = None
 
     def rule_set(self, site: str) -> RuleSet | None:
         """The site's rules; None when it has no good rules file, or when the store cannot be
@@ -73,34 +81,31 @@ class RuleBook:
         return found
 
     def _current(self, site: str) -> _Held:
-        now = self._clock()
         held = self._held.get(site)
-        if held is not None and now - held.read_at < self._max_age:
-            return held
-        try:
-            document = self._documents.read(rules_key(site))
-        except DocumentsUnavailableError as error:
-            self._logger.warning(
-                "Rules unreadable; the rules held keep serving",
-                extra={"site": site, "error": str(error), "rules_version": _version(held)},
-            )
-            if held is None:
-                raise
-            held.read_at = now
-            return held
-        if held is None:
-            held = self._held[site] = _Held(None, None, now)
-        held.read_at = now
-        if document is None:
-            held.rule_set, held.document_version = None, None
-        elif document.version != held.document_version:
-            held.document_version = document.version
-            self._parse(site, document.body, held)
+        now = self._clock()
+        if held is None or now - held.read_at >= self._max_age:
+            held = self._held.setdefault(site, _Held(now))
+            try:
+                document = self._documents.read(rules_key(site))
+            except DocumentsUnavailableError as error:
+                message = "Rules unreadable; the rules held keep serving"
+                self._failed(held, now, message, error, site=site)
+            else:
+                self._read(site, held, now, document)
+        if not held.read_once:
+            raise DocumentsUnavailableError(f"the rules of {site} have not been read yet")
         return held
 
-    def _parse(self, site: str, body: bytes, held: _Held) -> None:
+    def _read(self, site: str, held: _Held, now: float, document: Document | None) -> None:
+        held.read_at, held.read_once = now, True
+        if document is None:
+            held.rule_set, held.document_version = None, None
+            return
+        if document.version == held.document_version:
+            return
+        held.document_version = document.version
         try:
-            held.rule_set = parse_rule_set(body, site)
+            held.rule_set = parse_rule_set(document.body, site)
         except RulesError as error:
             self._logger.error(
                 "Rules file refused; the last good version keeps serving",
@@ -108,26 +113,30 @@ class RuleBook:
                     "site": site,
                     "key": rules_key(site),
                     "problems": error.problems,
-                    "rules_version": _version(held),
+                    "rules_version": None if held.rule_set is None else held.rule_set.version,
                 },
             )
 
     def _site_list(self) -> tuple[str, ...]:
+        held = self._sites_held
         now = self._clock()
-        if self._sites_read_at is not None and now - self._sites_read_at < self._max_age:
-            return self._sites
-        try:
-            self._sites = tuple(site_of(key) for key in self._documents.keys(RULES_PREFIX))
-        except DocumentsUnavailableError as error:
-            self._logger.warning(
-                "Rules files cannot be listed; the sites known keep serving",
-                extra={"error": str(error)},
-            )
-            if self._sites_read_at is None:
-                raise
-        self._sites_read_at = now
+        if held is None or now - held.read_at >= self._max_age:
+            held = self._sites_held = held or _Held(now)
+            try:
+                self._sites = tuple(site_of(key) for key in self._documents.keys(RULES_PREFIX))
+                held.read_at, held.read_once = now, True
+            except DocumentsUnavailableError as error:
+                self._failed(held, now, "Rules files cannot be listed; the sites known stay", error)
+        if not held.read_once:
+            raise DocumentsUnavailableError("the rules files have not been listed yet")
         return self._sites
 
-
-def _version(held: _Held | None) -> str | None:
-    return None if held is None or held.rule_set is None else held.rule_set.version
+    def _failed(
+        self, held: _Held, now: float, message: str, error: Exception, site: str | None = None
+    ) -> None:
+        """Keep what is held and ask the store again after RETRY_SECONDS."""
+        version = None if held.rule_set is None else held.rule_set.version
+        self._logger.warning(
+            message, extra={"site": site, "error": str(error), "rules_version": version}
+        )
+        held.read_at = now - self._max_age + min(RETRY_SECONDS, self._max_age)
