@@ -216,6 +216,7 @@ MISSING_FACTS = [
     "profile.traits.note",  # null
     "profile.traits.plan.tier",  # into a string
     "page.tags.7",  # past the end of a list
+    "page.tags.²",  # a digit, but no index
     "trends.byCategory.{profile.traits.missing}",
 ]
 ALL_OPERANDS = {

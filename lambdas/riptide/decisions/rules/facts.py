@@ -70,7 +70,7 @@ class Facts:
 def _step(value: Any, segment: str) -> Any:
     if isinstance(value, dict):
         return value.get(segment, MISSING)
-    if isinstance(value, list) and segment.isdigit():
+    if isinstance(value, list) and segment.isascii() and segment.isdigit():
         position = int(segment)
         return value[position] if position < len(value) else MISSING
     return MISSING
