@@ -112,7 +112,6 @@ class Fact:
 
     root: str
     segments: tuple[Template, ...]
-    text: str
 
     def value(self, facts: Facts) -> Any:
         path = [self.root]
@@ -166,7 +165,7 @@ def parse_fact(text: str, path: str, problems: Problems) -> Fact | None:
     templates = [parse_template(segment, path, problems) for segment in rest]
     if any(template is None for template in templates):
         return None
-    return Fact(root, tuple(t for t in templates if t is not None), text)
+    return Fact(root, tuple(t for t in templates if t is not None))
 
 
 def _split_outside_braces(text: str) -> list[str]:
