@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = ROOT / "lambdas"
 REQUIREMENTS = ROOT / "requirements-lambda.txt"
-CODE_PACKAGES = ("producer", "consumer", "profiles", "context", "riptide")
+CODE_PACKAGES = ("producer", "consumer", "profiles", "context", "trends", "riptide")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 """Installed as dependencies (e.g. of aws-xray-sdk) but present in the Lambda runtime."""
 

@@ -4,6 +4,10 @@ Its own VPC with public subnets in two zones and no NAT gateway: tasks get publi
 reach Kinesis and Secrets Manager, and their security group admits only the load balancer.
 Autoscaling follows CPU and requests per task; a task stopped by a scale-in or a deploy gets
 SIGTERM and has the publish budget and more to flush and answer what it accepted.
+
+It does not serve decisions: a decision needs the shopper's profile, and the profile store
+answers only inside its own VPC, which the tasks are not in. So the tasks get neither
+DECISIONS_URL nor the store, and decide calls go to the HTTP API's context Lambda.
 """
 
 from __future__ import annotations

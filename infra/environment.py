@@ -16,8 +16,16 @@ def producer_environment(
     settings: Settings, *, stream_name: str, write_keys_secret_arn: str
 ) -> dict[str, str]:
     return {
-        Env.STREAM_NAME: stream_name,
+        **stream_writer_environment(settings, stream_name=stream_name),
         Env.WRITE_KEYS_SECRET_ARN: write_keys_secret_arn,
+    }
+
+
+def stream_writer_environment(settings: Settings, *, stream_name: str) -> dict[str, str]:
+    """How the producer checks, enriches and aggregates events into the stream; shared by every
+    function that writes events, so they all land alike."""
+    return {
+        Env.STREAM_NAME: stream_name,
         Env.MAX_BATCH_BYTES: str(settings.max_batch_bytes),
         Env.MAX_BATCH_EVENTS: str(settings.max_batch_events),
         Env.MAX_EVENT_BYTES: str(settings.max_event_bytes),
@@ -91,3 +99,38 @@ def profiles_environment(
     if admin_keys_secret_arn:
         environment[Env.ADMIN_KEYS_SECRET_ARN] = admin_keys_secret_arn
     return environment
+
+
+def decisions_url(bucket_name: str) -> str:
+    """DECISIONS_URL of the stack's decisions bucket: rules/ and trends/ at its root."""
+    return f"s3://{bucket_name}"
+
+
+def decisions_environment(decisions_url: str) -> dict[str, str]:
+    """What every reader or writer of rules and trends gets (an s3:// or file:// URL)."""
+    return {Env.DECISIONS_URL: decisions_url}
+
+
+def decider_environment(
+    settings: Settings, *, decisions_url: str, stream_name: str
+) -> dict[str, str]:
+    """What the decide route adds to the read API's variables: the rules and trends, and the
+    producer's stream variables, so Decision Made events are encoded, aggregated and published
+    exactly as the producer writes events. No write keys: a read key gives the site."""
+    return {
+        **decisions_environment(decisions_url),
+        **stream_writer_environment(settings, stream_name=stream_name),
+    }
+
+
+def trends_environment(
+    settings: Settings, *, decisions_url: str, druid_secret_arn: str
+) -> dict[str, str]:
+    """The trends job: Druid to query (each query bounded) and where the documents go."""
+    return {
+        **decisions_environment(decisions_url),
+        Env.DRUID_URL: settings.druid_url,
+        Env.DRUID_DATASOURCE: settings.druid_datasource,
+        Env.DRUID_SECRET_ARN: druid_secret_arn,
+        Env.DRUID_TIMEOUT_SECONDS: str(settings.trends_query_timeout_seconds),
+    }

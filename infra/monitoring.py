@@ -17,7 +17,7 @@ from constructs import Construct
 
 from infra.collector import Collector
 from infra.settings import Settings
-from riptide.contract import METRICS_NAMESPACE, RECONCILER, MetricName
+from riptide.contract import METRICS_NAMESPACE, RECONCILER, TRENDS, MetricName
 
 ALARM_PERIOD = Duration.minutes(5)
 GRAPH_PERIOD = Duration.minutes(1)
@@ -36,6 +36,7 @@ ROLLUP_METRICS = (
     MetricName.EVENTS_QUARANTINED,
     MetricName.OUTBOX_PENDING,
 )
+TRENDS_METRICS = (MetricName.TRENDS_SITES_REFRESHED, MetricName.TRENDS_FAILURES)
 
 
 class Monitoring(Construct):
@@ -86,6 +87,18 @@ class Monitoring(Construct):
             ),
             settings.outbox_age_alarm_seconds,
         )
+        self._alarm(
+            "TrendsFailures",
+            "Trends queries or document writes fail; the sites concerned keep stale trends",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=MetricName.TRENDS_FAILURES,
+                dimensions_map={"service": TRENDS.service},
+                statistic="Sum",
+                period=ALARM_PERIOD,
+            ),
+            settings.trends_failures_alarm_threshold,
+        )
         if api is not None:
             self._alarm(
                 "Api5xx",
@@ -125,6 +138,7 @@ class Monitoring(Construct):
             _custom_metrics_widget("Rollup", ROLLUP_METRICS),
             cloudwatch.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=8),
         )
+        self.dashboard.add_widgets(_custom_metrics_widget("Trends", TRENDS_METRICS))
 
     def _collector_alarms(self, collector: Collector) -> None:
         metrics = collector.load_balancer.metrics

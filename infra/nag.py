@@ -16,6 +16,7 @@ from constructs import IConstruct
 from infra.collector import Collector
 from infra.functions import VPC_ACCESS_POLICY
 from infra.stack import RiptideStack
+from riptide.decisions.documents import RULES_PREFIX, TRENDS_PREFIX
 
 XRAY_REASON = (
     "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; "
@@ -96,6 +97,7 @@ def acknowledge_findings(stack: RiptideStack) -> None:
         "the consumer may only put objects.",
     )
     _acknowledge_profiles(stack)
+    _acknowledge_decisions(stack)
     if stack.rollup.placement:
         for function in (rollup.consumer, rollup.reconciler):
             _acknowledge(
@@ -128,6 +130,37 @@ def _acknowledge_profiles(stack: RiptideStack) -> None:
         )
 
 
+def _acknowledge_decisions(stack: RiptideStack) -> None:
+    decisions = stack.decisions
+    trends = decisions.trends
+    _acknowledge(trends, "AwsSolutions-L1", RUNTIME_REASON)
+    _acknowledge(trends.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
+    if decisions.placement:
+        _acknowledge(
+            trends.role,
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VPC_ACCESS_POLICY}]",
+            VPC_ACCESS_REASON,
+        )
+    _acknowledge(
+        trends.role,
+        _objects_finding(decisions.bucket, TRENDS_PREFIX),
+        "Trends documents are keyed by site, and sites come and go with the traffic; the job "
+        "may only put objects under trends/.",
+    )
+    readers = [(stack.rollup.consumer, RULES_PREFIX)]
+    if decisions.context is not None:
+        readers += [
+            (decisions.context.function, prefix) for prefix in (RULES_PREFIX, TRENDS_PREFIX)
+        ]
+    for function, prefix in readers:
+        _acknowledge(
+            function.role,
+            _objects_finding(decisions.bucket, prefix),
+            f"Documents under {prefix} are keyed by site, and sites are added without a deploy; "
+            f"the function may only get them.",
+        )
+
+
 def _acknowledge_collector(collector: Collector) -> None:
     load_balancer = collector.load_balancer
     _acknowledge(load_balancer, "AwsSolutions-ELB2", ACCESS_LOGS_REASON)
@@ -137,12 +170,12 @@ def _acknowledge_collector(collector: Collector) -> None:
     _acknowledge(collector.task.execution_role, "AwsSolutions-IAM5[Resource::*]", ECR_TOKEN_REASON)
 
 
-def _objects_finding(bucket: s3.Bucket) -> str:
-    """The IAM5 finding id for a grant on every object of `bucket`."""
+def _objects_finding(bucket: s3.Bucket, prefix: str = "") -> str:
+    """The IAM5 finding id for a grant on every object of `bucket` (under `prefix`)."""
     stack = Stack.of(bucket)
     resource = cast(CfnResource, bucket.node.default_child)
     logical_id = stack.resolve(stack.get_logical_id(resource))
-    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]"
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]"
 
 
 def _acknowledge(scope: IConstruct | None, finding: str, reason: str) -> None:

@@ -114,6 +114,7 @@ class ProfilePipeline(Construct):
         )
         self.consumer.add_event_source(self._stream_source(settings, stream))
         self.reader: lambda_.Function | None = None
+        self.reader_integration: HttpLambdaIntegration | None = None
         self.read_keys: secretsmanager.Secret | None = None
         self.admin_keys: secretsmanager.Secret | None = None
         if api is not None:  # the read API rides on the ingest HTTP API (absent: collector only)
@@ -136,7 +137,8 @@ class ProfilePipeline(Construct):
             options=FunctionOptions(
                 handler=CONTEXT.handler,
                 service=CONTEXT.service,
-                description="Serves shoppers' profiles to read keys, deletes them for admin keys",
+                description="Serves shoppers' profiles and decisions to read keys, deletes "
+                "profiles for admin keys",
                 memory_mb=settings.context_memory_mb,
                 timeout_seconds=10,
                 environment=profiles_environment(
@@ -156,7 +158,7 @@ class ProfilePipeline(Construct):
                 resources=[read_keys.secret_arn, admin_keys.secret_arn],
             )
         )
-        integration = HttpLambdaIntegration(
+        self.reader_integration = integration = HttpLambdaIntegration(
             "Profiles",
             reader,
             payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,

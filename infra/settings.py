@@ -350,7 +350,37 @@ class Settings:
         minimum=60, maximum=604_800,
     )  # fmt: skip
     context_memory_mb: int = setting(
-        "contextMemoryMb", 512, "Read API Lambda memory (MB).", minimum=128, maximum=10240,
+        "contextMemoryMb", 512, "Context Lambda memory (MB): profile reads and decisions.",
+        minimum=128, maximum=10240,
+    )  # fmt: skip
+
+    # Decisions (rules and trends, the decide route, the trends job)
+    rules_versions_kept_days: int = setting(
+        "rulesVersionsKeptDays", 365,
+        "Days a replaced or deleted rules file stays restorable in the decisions bucket.",
+        minimum=1, maximum=3650,
+    )  # fmt: skip
+    trends_versions_kept_days: int = setting(
+        "trendsVersionsKeptDays", 1,
+        "Days a replaced trends document is kept (one is written per site each run).",
+        minimum=1, maximum=3650,
+    )  # fmt: skip
+    trends_schedule_minutes: int = setting(
+        "trendsScheduleMinutes", 1, "Minutes between trends job runs (each queries Druid).",
+        minimum=1, maximum=60,
+    )  # fmt: skip
+    trends_memory_mb: int = setting(
+        "trendsMemoryMb", 512, "Trends job Lambda memory (MB).", minimum=128, maximum=10240,
+    )  # fmt: skip
+    trends_timeout_seconds: int = setting(
+        "trendsTimeoutSeconds", 50,
+        "Trends job Lambda timeout (seconds); within trendsScheduleMinutes, so runs never overlap.",
+        minimum=1, maximum=LAMBDA_MAX_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    trends_query_timeout_seconds: int = setting(
+        "trendsQueryTimeoutSeconds", int(defaults.DRUID_TIMEOUT_SECONDS),
+        "Most seconds the trends job waits for one Druid query; below trendsTimeoutSeconds.",
+        minimum=1, maximum=LAMBDA_MAX_TIMEOUT_SECONDS,
     )  # fmt: skip
 
     # Network placement of the consumer and reconciler
@@ -407,6 +437,11 @@ class Settings:
     function_throttle_alarm_threshold: int = setting(
         "functionThrottleAlarmThreshold", 1,
         "Alarm at this many throttles of a Lambda in 5 minutes.", minimum=1,
+    )  # fmt: skip
+    trends_failures_alarm_threshold: int = setting(
+        "trendsFailuresAlarmThreshold", 3,
+        "Alarm at this many failed trends queries or document writes in 5 minutes (the "
+        "documents concerned keep their last trends meanwhile).", minimum=1,
     )  # fmt: skip
     throughput_exceeded_alarm_threshold: int = setting(
         "throughputExceededAlarmThreshold", 100,
@@ -481,6 +516,17 @@ class Settings:
             problems.append(
                 f"collectorMinTasks ({self.collector_min_tasks}) must not exceed "
                 f"collectorMaxTasks ({self.collector_max_tasks})"
+            )
+        if self.trends_timeout_seconds > self.trends_schedule_minutes * 60:
+            problems.append(
+                f"trendsTimeoutSeconds ({self.trends_timeout_seconds}) must not exceed the "
+                f"trends schedule (trendsScheduleMinutes={self.trends_schedule_minutes}), or "
+                f"runs overlap"
+            )
+        if self.trends_query_timeout_seconds >= self.trends_timeout_seconds:
+            problems.append(
+                f"trendsQueryTimeoutSeconds ({self.trends_query_timeout_seconds}) must be below "
+                f"trendsTimeoutSeconds ({self.trends_timeout_seconds})"
             )
         vpc_parts = (self.vpc_id, self.vpc_subnet_ids, self.vpc_security_group_id)
         if any(vpc_parts) and not all(vpc_parts):

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from infra.bundling import lambda_code
 from infra.collector import Collector
+from infra.decisions import ContextApi, DecisionEngine
 from infra.functions import VpcPlacement
 from infra.ingest import IngestApi
 from infra.monitoring import Monitoring
@@ -65,6 +66,19 @@ class RiptideStack(Stack):
             # rollups count every copy.
             for name, value in self.profiles.store_environment.items():
                 self.rollup.consumer.add_environment(name, value)
+        self.decisions = DecisionEngine(
+            self,
+            "Decisions",
+            settings=settings,
+            code=code,
+            stream=self.stream,
+            access_logs=self.rollup.access_logs,
+            druid_credentials=self.rollup.druid_credentials,
+            rollup_consumer=self.rollup.consumer,
+            placement=placement,
+            context=self._context_api(),
+            store_network=self.profiles.network.functions if self.profiles.created_vpc else None,
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -78,10 +92,19 @@ class RiptideStack(Stack):
                 "Reconciler": self.rollup.reconciler,
                 "Profiles": self.profiles.consumer,
                 **({"ProfileReads": self.profiles.reader} if self.profiles.reader else {}),
+                "Trends": self.decisions.trends,
             },
             dead_letters=self.rollup.dead_letters,
         )
         self._outputs()
+
+    def _context_api(self) -> ContextApi | None:
+        """The context Lambda on the HTTP API (none with the collector ingress alone)."""
+        api, reader = self.ingest.api, self.profiles.reader
+        integration = self.profiles.reader_integration
+        if api is None or reader is None or integration is None:
+            return None
+        return ContextApi(api=api, function=reader, integration=integration)
 
     def _vpc_placement(self, settings: Settings) -> VpcPlacement | None:
         """The given subnets and security group, imported without AWS lookups (synth offline)."""
@@ -116,6 +139,10 @@ class RiptideStack(Stack):
             "OutboxBucketName": (self.rollup.outbox.bucket_name, "Druid tasks not yet confirmed"),
             "DeadLetterQueueUrl": (self.rollup.dead_letters.queue_url, "Batches given up on"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "DecisionsBucketName": (
+                self.decisions.bucket.bucket_name,
+                "Rules (rules/<site>.json, versioned) and trends (trends/<site>.json)",
+            ),
             "ProfileStoreEndpoint": (
                 self.profiles.store.attr_endpoint_address,
                 "ElastiCache Serverless (Valkey) endpoint of the profiles, TLS on 6379",

@@ -1,7 +1,7 @@
 """The `riptide` command: run the pipeline locally, estimate its AWS cost, set up compaction.
 
 riptide demo [--rate N] [--duration S] [--seed N] [--no-druid] [--inject-faults] [--browser] ...
-riptide cost [--rate N] [--events-per-request N ...] [--events-per-record N] ...
+riptide cost [--rate N] [--events-per-request N ...] [--events-per-record N] [--decisions N] ...
 riptide compaction [--druid-url URL] [--datasource NAME] ...
 riptide collector [--host H] [--port P] [--workers N] [--linger-ms MS]
 riptide load [--url URL --write-key KEY | --workers N] [--duration S] [--connections N] ...
@@ -86,6 +86,8 @@ def cost(args: argparse.Namespace) -> int:
         bytes_per_event=args.bytes_per_event,
         producer_ms_per_request=args.producer_ms,
         consumer_ms_per_1000_events=args.consumer_ms_per_1000,
+        decisions_per_second=args.decisions,
+        placements_per_decision=args.placements_per_decision,
     )
     if args.ingress == "both":
         print(comparison_table(workload, CollectorFleet()))
@@ -303,6 +305,18 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=defaults.consumer_ms_per_1000_events,
         help="consumer Lambda duration per 1,000 events (%(default)s)",
+    )
+    estimate.add_argument(
+        "--decisions",
+        type=float,
+        default=defaults.decisions_per_second,
+        help="calls to POST /v1/decide per second, on top of the events (%(default)s)",
+    )
+    estimate.add_argument(
+        "--placements-per-decision",
+        type=_positive(float),
+        default=defaults.placements_per_decision,
+        help="placements (Decision Made events) per decide call (%(default)s)",
     )
     estimate.add_argument(
         "--ingress",

@@ -10,8 +10,12 @@ Covered: API Gateway HTTP API, the producer and consumer Lambdas, Kinesis provis
 PUT payload units, the profile consumer and its ElastiCache Serverless store (ECPUs from the
 store commands and bytes an event costs, storage from profiles x size), and the messageId
 deduplication window in the same store (ECPUs per event, memory from the claims it holds: one
-per event for the window plus the retry horizon). Not covered:
-CloudWatch, X-Ray, S3, SQS, Secrets Manager, VPC endpoints, data transfer and Druid itself.
+per event for the window plus the retry horizon), and, at a given rate of decide calls, what
+decisions add: their API Gateway requests, the context Lambda, and the Decision Made events'
+Kinesis records (PUT payload units and the shards they need on top). Not covered:
+CloudWatch, X-Ray, S3, SQS, Secrets Manager, VPC endpoints, data transfer and Druid itself, nor
+the decide calls' profile reads, nor the Decision Made events in the consumers (add them to the
+event rate for that).
 """
 
 from __future__ import annotations
@@ -88,6 +92,18 @@ class Workload:
     """A GET and a SET by the consumer that asks first, a GET by the other."""
     dedup_bytes_per_event: float = 340
     """Script arguments per event, both consumers together (key and position)."""
+    decisions_per_second: float = 0
+    """Calls to POST /v1/decide; each is one API Gateway request and one context invocation,
+    and writes its Decision Made events (one per placement) as one aggregated record."""
+    placements_per_decision: float = 1
+    decide_ms_per_request: float = 40
+    """One decide invocation: the profile read, the rules, and the PutRecords round trip that
+    also dominates the producer's 40 ms."""
+    context_memory_mb: int = 512
+
+    @property
+    def decision_record_bytes(self) -> float:
+        return self.placements_per_decision * self.bytes_per_event
 
     @property
     def dedup_claims_held(self) -> float:
@@ -145,11 +161,7 @@ def estimate(workload: Workload) -> Estimate:
     record_bytes = events_per_record * workload.bytes_per_event
     records_per_second = rate / events_per_record
     units_per_record = math.ceil(record_bytes / PUT_PAYLOAD_UNIT_BYTES)
-    shards = max(
-        1,
-        math.ceil(records_per_second * record_bytes / SHARD_BYTES_PER_SECOND),
-        math.ceil(records_per_second / SHARD_RECORDS_PER_SECOND),
-    )
+    shards = shards_needed(records_per_second, records_per_second * record_bytes)
     requests_per_second = rate / workload.events_per_request
     requests = requests_per_second * SECONDS_PER_MONTH
     batches_per_shard_second = max(
@@ -248,8 +260,75 @@ def estimate(workload: Workload) -> Estimate:
             dedup_gb * HOURS_PER_MONTH * ELASTICACHE_PER_GB_HOUR,
         ),
     )
+    decisions = decision_lines(workload, requests, records_per_second, record_bytes, shards)
     producer_concurrency = requests_per_second * workload.producer_ms_per_request / 1000
-    return Estimate(requests_per_second, producer_concurrency, records_per_second, shards, lines)
+    return Estimate(
+        requests_per_second,
+        producer_concurrency,
+        records_per_second + workload.decisions_per_second,
+        shards + decisions.extra_shards,
+        lines + decisions.lines,
+    )
+
+
+@dataclass(frozen=True)
+class DecisionCost:
+    lines: tuple[CostLine, ...]
+    extra_shards: int
+
+
+def decision_lines(
+    workload: Workload,
+    event_requests: float,
+    event_records_per_second: float,
+    event_record_bytes: float,
+    event_shards: int,
+) -> DecisionCost:
+    """What decide calls add to the events' bill: API Gateway requests past the events' (so in
+    the tier the events leave), the context Lambda, and one record per call on the same stream.
+    None at no decisions, so the events' estimate stands as it is."""
+    rate = workload.decisions_per_second
+    if not rate:
+        return DecisionCost((), 0)
+    calls = rate * SECONDS_PER_MONTH
+    record_bytes = workload.decision_record_bytes
+    units = calls * math.ceil(record_bytes / PUT_PAYLOAD_UNIT_BYTES)
+    shards = shards_needed(
+        event_records_per_second + rate,
+        event_records_per_second * event_record_bytes + rate * record_bytes,
+    )
+    extra_shards = shards - event_shards
+    lines = (
+        CostLine(
+            "Decide: API Gateway HTTP API",
+            f"{calls / 1e6:,.0f} M requests",
+            api_gateway_dollars(event_requests + calls) - api_gateway_dollars(event_requests),
+        ),
+        CostLine(
+            "Decide: Lambda context (arm64)",
+            f"{calls / 1e6:,.0f} M invokes x {workload.decide_ms_per_request:.0f} ms",
+            lambda_dollars(
+                calls, workload.decide_ms_per_request / 1000, workload.context_memory_mb
+            ),
+        ),
+        CostLine(
+            "Decide: Kinesis",
+            f"{units / 1e9:,.2f} B PUT units, {extra_shards} more shards",
+            units * KINESIS_PER_MILLION_PUT_UNITS / 1e6
+            + extra_shards * HOURS_PER_MONTH * KINESIS_PER_SHARD_HOUR,
+        ),
+    )
+    return DecisionCost(lines, extra_shards)
+
+
+def shards_needed(records_per_second: float, bytes_per_second: float) -> int:
+    """Provisioned shards for the records and bytes a second brings (a shard: 1 MiB or 1,000
+    records in per second)."""
+    return max(
+        1,
+        math.ceil(bytes_per_second / SHARD_BYTES_PER_SECOND),
+        math.ceil(records_per_second / SHARD_RECORDS_PER_SECOND),
+    )
 
 
 REQUEST_SIZES = (1, 3, 10, 100)

@@ -164,6 +164,12 @@ class MetricName:
     TASKS_PUBLICATION_UNKNOWN = "TasksPublicationUnknown"
     OUTBOX_OLDEST_AGE_SECONDS = "OutboxOldestAgeSeconds"
 
+    # Trends job
+    TRENDS_SITES_REFRESHED = "TrendsSitesRefreshed"
+    TRENDS_FAILURES = "TrendsFailures"
+    """Failed trends queries and trends document writes; the documents concerned kept their
+    last trends."""
+
 
 OUTBOX_PENDING_PREFIX = "pending/"
 """Outbox entries whose Druid task is not yet confirmed; they never expire."""

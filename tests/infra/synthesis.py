@@ -40,6 +40,7 @@ CUSTOM_SETTINGS = {
     "vpcSubnetIds": "subnet-0aaa1111,subnet-0bbb2222",
     "vpcSecurityGroupId": "sg-0123abcd",
     "alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:riptide-alarms",
+    "trendsScheduleMinutes": "5",
 }
 CANARY_PATH = "RiptideStaging/NagCanary/Resource"
 

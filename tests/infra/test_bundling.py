@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from infra import bundling
+from riptide import contract
+from riptide.contract import LambdaEntry
 
 
 def test_asset_holds_the_code_packages_and_wheels_but_not_runtime_packages(
@@ -66,3 +68,10 @@ def test_asset_hash_follows_the_lambda_requirements(
     changed.write_text(bundling.REQUIREMENTS.read_text() + "six==1.17.0\n")
     monkeypatch.setattr(bundling, "REQUIREMENTS", changed)
     assert bundling.source_fingerprint() != before
+
+
+def test_every_functions_handler_is_in_the_asset() -> None:
+    entries = [value for value in vars(contract).values() if isinstance(value, LambdaEntry)]
+    assert {entry.handler.split(".")[0] for entry in entries} <= set(bundling.CODE_PACKAGES)
+    for package in bundling.CODE_PACKAGES:
+        assert (bundling.LAMBDAS_DIR / package / "__init__.py").is_file()

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from infra.environment import producer_environment, rollup_environment
 from infra.settings import Settings
-from riptide.contract import METRICS_NAMESPACE, Env
+from riptide import contract
+from riptide.contract import METRICS_NAMESPACE, Env, LambdaEntry
 from riptide.delivery.settings import DeliverySettings
 from riptide.ingest import IngestSettings
-from tests.infra.synthesis import CONSUMER, CUSTOM_SETTINGS, DRUID_URL, PRODUCER, Synthesis
+from tests.infra.synthesis import CUSTOM_SETTINGS, DRUID_URL, Synthesis
 
 CONTRACT_NAMES = {value for name, value in vars(Env).items() if name.isupper()}
+LAMBDA_ENTRIES = [value for value in vars(contract).values() if isinstance(value, LambdaEntry)]
 
 
 def test_every_variable_the_stack_sets_is_a_contract_name(default: Synthesis) -> None:
-    for handler in (PRODUCER, CONSUMER):
+    functions = default.resources("AWS::Lambda::Function").values()
+    handlers = {function["Properties"]["Handler"] for function in functions}
+    assert handlers == {entry.handler for entry in LAMBDA_ENTRIES}
+    for handler in handlers:
         variables = default.function(handler)["Environment"]["Variables"]
         assert set(variables) <= CONTRACT_NAMES
         assert variables[Env.POWERTOOLS_METRICS_NAMESPACE] == METRICS_NAMESPACE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from riptide.contract import CONTEXT, TRENDS
 from tests.infra.synthesis import CONSUMER, PRODUCER, RECONCILER, Synthesis
 
 LOGGING = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -78,7 +79,7 @@ def test_quarantine_is_write_only_for_the_consumer(default: Synthesis) -> None:
     assert [statement["Action"] for statement in statements] == ["s3:PutObject"]
 
 
-@pytest.mark.parametrize("handler", [PRODUCER, CONSUMER, RECONCILER])
+@pytest.mark.parametrize("handler", [PRODUCER, CONSUMER, RECONCILER, TRENDS.handler])
 def test_roles_have_no_wildcard_actions_and_no_managed_policies(
     default: Synthesis, handler: str
 ) -> None:
@@ -87,7 +88,9 @@ def test_roles_have_no_wildcard_actions_and_no_managed_policies(
     assert "ManagedPolicyArns" not in role
 
 
-@pytest.mark.parametrize("handler", [PRODUCER, CONSUMER, RECONCILER])
+@pytest.mark.parametrize(
+    "handler", [PRODUCER, CONSUMER, RECONCILER, CONTEXT.handler, TRENDS.handler]
+)
 def test_only_tracing_is_granted_on_every_resource(default: Synthesis, handler: str) -> None:
     unscoped = [
         statement["Action"]

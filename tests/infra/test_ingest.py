@@ -6,17 +6,17 @@ import json
 
 from aws_cdk.assertions import Match
 
-from riptide.contract import INGEST_PATHS, PROFILE_ROUTES, SDK_PATHS, SEGMENT_PATHS
+from riptide.contract import DECIDE_ROUTE, INGEST_PATHS, PROFILE_ROUTES, SDK_PATHS, SEGMENT_PATHS
 from tests.infra.synthesis import PRODUCER, Synthesis
 
-PROFILE_ROUTE_KEYS = {f"{method} {path}" for method, path in PROFILE_ROUTES}
+CONTEXT_ROUTE_KEYS = {f"{method} {path}" for method, path in (*PROFILE_ROUTES, DECIDE_ROUTE)}
 
 
 def test_each_segment_endpoint_is_a_post_route_to_the_producer(default: Synthesis) -> None:
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in default.resources("AWS::ApiGatewayV2::Route").values()
-        if r["Properties"]["RouteKey"] not in PROFILE_ROUTE_KEYS
+        if r["Properties"]["RouteKey"] not in CONTEXT_ROUTE_KEYS
     }
     assert set(routes) == {f"POST /v1/{path}" for path in INGEST_PATHS} | {
         "GET /v1/projects/{writeKey}/settings"

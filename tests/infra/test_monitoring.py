@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.monitoring import PRODUCER_METRICS, ROLLUP_METRICS
+from infra.monitoring import PRODUCER_METRICS, ROLLUP_METRICS, TRENDS_METRICS
+from riptide.contract import TRENDS
 from tests.infra.synthesis import CONSUMER, PRODUCER, RECONCILER, Synthesis
 
 
@@ -64,8 +65,16 @@ def test_undelivered_druid_tasks_alarm(default: Synthesis) -> None:
     assert waiting["Threshold"] == default.settings.outbox_age_alarm_seconds
 
 
+def test_failed_trends_queries_and_writes_alarm(default: Synthesis) -> None:
+    """The job reports its failures instead of raising them, so the Lambda's errors miss them."""
+    failures = _alarm(default, "Riptide", "TrendsFailures")
+    assert failures["Dimensions"] == [{"Name": "service", "Value": TRENDS.service}]
+    assert failures["Statistic"] == "Sum"
+    assert failures["Threshold"] == default.settings.trends_failures_alarm_threshold
+
+
 def test_every_function_alarms_on_errors_and_throttles(default: Synthesis) -> None:
-    for handler in (PRODUCER, CONSUMER, RECONCILER):
+    for handler in (PRODUCER, CONSUMER, RECONCILER, TRENDS.handler):
         function_id = default.function_id(handler)
         for metric in ("Errors", "Throttles"):
             alarm = _alarm(default, "AWS/Lambda", metric, function_id)
@@ -79,7 +88,7 @@ def test_alarms_notify_the_topic_only_when_one_is_set(
     assert all("AlarmActions" not in alarm for alarm in _alarms(default))
     topic = "arn:aws:sns:eu-west-1:123456789012:riptide-alarms"
     custom_alarms = _alarms(custom)
-    assert len(custom_alarms) == 15
+    assert len(custom_alarms) == 18
     assert all(alarm["AlarmActions"] == [topic] for alarm in custom_alarms)
     assert all(alarm["OKActions"] == [topic] for alarm in custom_alarms)
 
@@ -102,5 +111,5 @@ def test_dashboard_graphs_the_pipeline_and_custom_metrics(default: Synthesis) ->
     } <= names
     assert expressions == [
         f"SEARCH('Namespace=\"Riptide\" MetricName=\"{name}\"', 'Sum', 60)"
-        for name in (*PRODUCER_METRICS, *ROLLUP_METRICS)
+        for name in (*PRODUCER_METRICS, *ROLLUP_METRICS, *TRENDS_METRICS)
     ]

@@ -112,12 +112,13 @@ def test_buckets_are_private_encrypted_and_expiring(
 
 
 def test_consumer_and_reconciler_share_the_rollup_environment(default: Synthesis) -> None:
+    """The consumer also reads the rules (its experiments); the reconciler has no use for them."""
     consumer = default.function(CONSUMER)["Environment"]["Variables"]
     reconciler = default.function(RECONCILER)["Environment"]["Variables"]
-    shared = {name: value for name, value in consumer.items() if name != "POWERTOOLS_SERVICE_NAME"}
-    assert shared == {
-        name: value for name, value in reconciler.items() if name != "POWERTOOLS_SERVICE_NAME"
-    }
+    own = ("POWERTOOLS_SERVICE_NAME", "DECISIONS_URL")
+    shared = {name: value for name, value in consumer.items() if name not in own}
+    assert shared == {name: value for name, value in reconciler.items() if name not in own}
+    assert "DECISIONS_URL" in consumer and "DECISIONS_URL" not in reconciler
     settings = default.settings
     assert consumer["DRUID_URL"] == DRUID_URL
     assert consumer["DRUID_DATASOURCE"] == settings.druid_datasource
@@ -142,10 +143,15 @@ def test_rollup_functions_are_arm64_python312_traced(default: Synthesis, handler
 
 
 def test_reconciler_runs_on_a_schedule(default: Synthesis) -> None:
-    (rule,) = default.resources("AWS::Events::Rule").values()
+    reconciler_arn = {"Fn::GetAtt": [default.function_id(RECONCILER), "Arn"]}
+    (rule,) = [
+        rule
+        for rule in default.resources("AWS::Events::Rule").values()
+        if rule["Properties"]["Targets"][0]["Arn"] == reconciler_arn
+    ]
     assert rule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
     (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [default.function_id(RECONCILER), "Arn"]}
+    assert target["Arn"] == reconciler_arn
 
 
 @pytest.mark.parametrize("handler", [CONSUMER, RECONCILER])

@@ -91,6 +91,16 @@ def test_command_line_strings_are_parsed() -> None:
             "partitionBuckets (64) must be at least shardCount (100)",
         ),
         ({"vpcSubnetIds": "subnet-0aaa1111"}, "vpcId, vpcSubnetIds and vpcSecurityGroupId must"),
+        (
+            {"trendsScheduleMinutes": "1", "trendsTimeoutSeconds": "61"},
+            "trendsTimeoutSeconds (61) must not exceed the trends schedule "
+            "(trendsScheduleMinutes=1), or runs overlap",
+        ),
+        (
+            {"trendsQueryTimeoutSeconds": "50"},
+            "trendsQueryTimeoutSeconds (50) must be below trendsTimeoutSeconds (50)",
+        ),
+        ({"trendsScheduleMinutes": "0"}, "trendsScheduleMinutes must be at least 1, got 0"),
     ],
 )
 def test_invalid_setting_is_named_in_the_error(overrides: dict[str, Any], message: str) -> None:
@@ -104,6 +114,11 @@ def test_every_invalid_setting_is_reported_at_once() -> None:
         settings(shardCount="0", batchSize="20000", streamMode="x")
     lines = str(raised.value).splitlines()[1:]
     assert [line.split()[1] for line in lines] == ["streamMode", "shardCount", "batchSize"]
+
+
+def test_a_longer_trends_schedule_allows_a_longer_run() -> None:
+    slow = settings(trendsScheduleMinutes="5", trendsTimeoutSeconds="300")
+    assert (slow.trends_schedule_minutes, slow.trends_timeout_seconds) == (5, 300)
 
 
 def test_partition_buckets_per_shard_only_matter_when_ordering_by_user() -> None:

@@ -1,7 +1,8 @@
 """Browser-like HTTP load: many concurrent keep-alive connections, each sending small requests.
 
 Each connection posts one request at a time, as a page's SDK does: one analytics-next style
-track event to /v1/track (write key in the body), or a /v1/batch of a few events. Requests go
+track event to /v1/track (write key in the body), or a /v1/batch of a few events; or, with a
+DecideLoad, a POST /v1/decide for its shopper's placements (read key as a Bearer token). Requests go
 out as fast as answers come back, for a fixed time. Kept per request: status and latency; per
 event: its messageId when the answer was 200, so the stream can be checked against it.
 
@@ -31,12 +32,22 @@ EVENTS = ("Product Viewed", "Product Added", "Products Searched", "Cart Viewed")
 
 
 @dataclass(frozen=True)
+class DecideLoad:
+    """Ask for decisions instead of sending events: connection n asks for shopper n (modulo)."""
+
+    read_key: str
+    anonymous_ids: tuple[str, ...]
+    placements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class HttpLoadPlan:
     write_key: str
     duration_seconds: float = 10.0
     connections: int = 64
     events_per_request: int = 1
     seed: int = 0
+    decide: DecideLoad | None = None
 
 
 @dataclass
@@ -73,19 +84,19 @@ async def _run(url: str, plan: HttpLoadPlan) -> LoadResult:
     started = time.monotonic()
     ends = started + plan.duration_seconds
     await asyncio.gather(
-        *(
-            _connection(host, port, plan, random.Random(plan.seed * 100_003 + number), ends, result)
-            for number in range(plan.connections)
-        )
+        *(_connection(host, port, plan, number, ends, result) for number in range(plan.connections))
     )
     result.seconds = time.monotonic() - started
     return result
 
 
 async def _connection(
-    host: str, port: int, plan: HttpLoadPlan, rng: random.Random, ends: float, out: LoadResult
+    host: str, port: int, plan: HttpLoadPlan, number: int, ends: float, out: LoadResult
 ) -> None:
+    rng = random.Random(plan.seed * 100_003 + number)
     anonymous_id = str(uuid.UUID(int=rng.getrandbits(128)))
+    if plan.decide is not None:
+        anonymous_id = plan.decide.anonymous_ids[number % len(plan.decide.anonymous_ids)]
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     while time.monotonic() < ends:
@@ -121,6 +132,8 @@ async def _connection(
 def _request(
     host: str, port: int, plan: HttpLoadPlan, rng: random.Random, anonymous_id: str
 ) -> tuple[list[str], bytes]:
+    if plan.decide is not None:
+        return [], _decide_request(host, port, plan.decide, anonymous_id)
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     events = [_event(rng, anonymous_id, now) for _ in range(plan.events_per_request)]
     if plan.events_per_request == 1:
@@ -133,6 +146,18 @@ def _request(
         f"Content-Type: text/plain\r\nContent-Length: {len(data)}\r\n\r\n"
     ).encode()
     return [event["messageId"] for event in events], head + data
+
+
+def _decide_request(host: str, port: int, decide: DecideLoad, anonymous_id: str) -> bytes:
+    page = {"path": "/", "url": "https://shop.example.com/", "title": "Shop"}
+    body = {"anonymousId": anonymous_id, "placements": decide.placements, "context": {"page": page}}
+    data = json.dumps(body, separators=(",", ":")).encode()
+    head = (
+        f"POST /v1/decide HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Authorization: Bearer {decide.read_key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode()
+    return head + data
 
 
 def _event(rng: random.Random, anonymous_id: str, now: str) -> dict[str, object]:

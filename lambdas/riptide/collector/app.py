@@ -1,8 +1,9 @@
 """The collector's ASGI edge: HTTP in, IngestRequest to the Collector, its Answer out.
 
-Routes are the producer's (POST /v1/<call>, through riptide.ingest.request), plus the health
-path the load balancer polls and CORS, which API Gateway does for the Lambda producer and a
-load balancer does not. Served by uvicorn (see tools/cli.py); the work happens in Collector.
+Routes are the producer's (POST /v1/<call>, through riptide.ingest.request), the decide API
+(POST /v1/decide, when the collector is configured to serve it), plus the health path the load
+balancer polls and CORS, which API Gateway does for the Lambda producer and a load balancer
+does not. Served by uvicorn (see tools/cli.py); the work happens in Collector.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 from riptide.collector.cors import CorsPolicy
 from riptide.collector.service import Collector
-from riptide.contract import HEALTH_PATH, SDK_SETTINGS_ROUTE
+from riptide.contract import DECIDE_ROUTE, HEALTH_PATH, SDK_SETTINGS_ROUTE
+from riptide.decisions.decider import DecideCall
+from riptide.decisions.request import MAX_BODY_BYTES as MAX_DECIDE_BODY_BYTES
 from riptide.ingest.answers import Answer, error_answer
 from riptide.ingest.exceptions import BodyTooLargeError
 from riptide.ingest.request import IngestRequest, endpoint_for, unknown_call_message
@@ -27,6 +30,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 CALL_PREFIX = "/v1/"
 PROJECTS_PREFIX, SETTINGS_SUFFIX = SDK_SETTINGS_ROUTE.split("{writeKey}")
+DECIDE_METHOD, DECIDE_PATH = DECIDE_ROUTE
 METRICS_EVERY_SECONDS = 60.0
 
 
@@ -107,6 +111,9 @@ class CollectorApp:
             return
         origin = _header(scope, b"origin")
         cors = self._cors.headers(origin)
+        if path == DECIDE_PATH:
+            await self._route_decide(method, origin, scope, receive, send)
+            return
         write_key = _settings_key(path)
         call = path[len(CALL_PREFIX) :] if path.startswith(CALL_PREFIX) else None
         endpoint = endpoint_for(call) if call else None
@@ -126,6 +133,32 @@ class CollectorApp:
             await _send(send, METHOD_NOT_ALLOWED, cors)
         else:
             await _send(send, await self._take(endpoint, scope, receive), cors)
+
+    async def _route_decide(
+        self, method: str, origin: bytes | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if method == "OPTIONS":
+            await _send(send, Answer(204, ""), self._cors.preflight(origin))
+        elif method != DECIDE_METHOD:
+            await _send(send, METHOD_NOT_ALLOWED, self._cors.headers(origin))
+        else:
+            await _send(send, await self._decide(scope, receive), self._cors.headers(origin))
+
+    async def _decide(self, scope: Scope, receive: Receive) -> Answer:
+        assert self._collector is not None, "requests arrive only after startup"
+        body = await _read_body(receive, MAX_DECIDE_BODY_BYTES)
+        if body is None:
+            limit = MAX_DECIDE_BODY_BYTES
+            return self._collector.decide_failure(
+                BodyTooLargeError(f"the body is more than {limit:,} bytes; the limit is {limit:,}")
+            )
+        headers = dict(scope["headers"])
+        call = DecideCall(
+            authorization=_text(headers.get(b"authorization")),
+            body=body,
+            content_encoding=_text(headers.get(b"content-encoding")),
+        )
+        return await self._collector.decide(call)
 
     def _settings(self, write_key: str, scope: Scope) -> Answer:
         """Events go to the host and scheme this request came in on (the scheme as the load

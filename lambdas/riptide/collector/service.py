@@ -3,6 +3,11 @@
 A request is prepared exactly as the Lambda producer prepares it (write key, body, events,
 enrichment), its events are committed together with those of concurrent requests, and the
 producer's IngestService turns the outcome into the same answer the Lambda would give.
+
+With the decider's settings (riptide.decisions.settings) it also serves POST /v1/decide: the
+decisions are prepared on a few worker threads (the profile store, S3 and Secrets Manager are
+blocking calls, and an outage must not stall the event loop and every Tracking API request with
+it), their exposure events are committed with everyone else's, and the answer follows the commit.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import math
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from aws_lambda_powertools import Logger, Metrics
 
@@ -19,6 +25,15 @@ from riptide.collector.settings import CollectorSettings
 from riptide.collector.telemetry import SummedTelemetry
 from riptide.config import ConfigurationError
 from riptide.contract import COLLECTOR_SERVICE, METRICS_NAMESPACE
+from riptide.decisions.answers import (
+    DECIDE_FAILURES,
+    DecideFailure,
+    failure_answer,
+    json_answer,
+)
+from riptide.decisions.composition import compose_decider
+from riptide.decisions.decider import DecideCall, Decider
+from riptide.decisions.settings import DECIDER_VARIABLES, DecideSettings
 from riptide.ingest.answers import Answer
 from riptide.ingest.config import IngestSettings
 from riptide.ingest.exceptions import IngestError, WriteKeysUnavailableError
@@ -27,6 +42,18 @@ from riptide.ingest.publisher import KinesisPublisher, kinesis_client
 from riptide.ingest.request import IngestRequest
 from riptide.ingest.service import IngestService, secrets_manager_client
 from riptide.ingest.write_keys import RELOAD_RETRY_SECONDS, WriteKeyRegistry
+
+DECIDE_THREADS = 8
+"""Decisions prepared at once per process; a store read is well under a millisecond, so these
+keep up with the event loop, and in a store outage at most this many wait on it."""
+DECISIONS_NOT_SERVED = json_answer(
+    404,
+    {
+        "code": "decisions_not_served",
+        "message": f"this collector serves no decisions; set {', '.join(DECIDER_VARIABLES)} "
+        "to serve them",
+    },
+)
 
 
 class Collector:
@@ -41,6 +68,7 @@ class Collector:
         telemetry: SummedTelemetry,
         write_keys: WriteKeyRegistry,
         logger: Logger,
+        decider: Decider | None = None,
     ) -> None:
         self.settings = settings
         self._write_keys = write_keys
@@ -49,6 +77,8 @@ class Collector:
         self._committer = committer
         self._answers = answers
         self._telemetry = telemetry
+        self._decider = decider
+        self._decide_threads = ThreadPoolExecutor(DECIDE_THREADS, thread_name_prefix="decide")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Collector:
@@ -72,7 +102,11 @@ class Collector:
             build_aggregator(settings), publisher, collector_settings, telemetry
         )
         answers = IngestService(lambda: ingestor, telemetry, logger)
-        return cls(settings, ingestor, committer, answers, telemetry, write_keys, logger)
+        decide_settings = DecideSettings.for_collector(environ)
+        decider = None
+        if decide_settings is not None:
+            decider = compose_decider(decide_settings, ingestor, logger)
+        return cls(settings, ingestor, committer, answers, telemetry, write_keys, logger, decider)
 
     async def handle(self, request: IngestRequest) -> Answer:
         """The answer to one request; 200 only once Kinesis holds every accepted event."""
@@ -83,6 +117,24 @@ class Collector:
         except (IngestError, ConfigurationError) as error:
             return self._answers.answer_error(error)
         return self._answers.answer_events(len(prepared.user_records), prepared.rejections)
+
+    async def decide(self, call: DecideCall) -> Answer:
+        """The decisions, answered 200 only once Kinesis holds their exposure events; 404 when
+        this collector serves no decisions."""
+        if self._decider is None:
+            return DECISIONS_NOT_SERVED
+        loop = asyncio.get_running_loop()
+        try:
+            prepared = await loop.run_in_executor(self._decide_threads, self._decider.prepare, call)
+            if prepared.exposures:
+                await self._committer.commit(prepared.exposures)
+        except DECIDE_FAILURES as error:
+            return self.decide_failure(error)
+        return prepared.answer
+
+    def decide_failure(self, error: DecideFailure) -> Answer:
+        """The answer to a decide request stopped by `error`, logged."""
+        return failure_answer(error, self._logger)
 
     def sdk_settings(self, write_key: str, host: str, protocol: str) -> Answer:
         """The SDK settings of `write_key`, pointing at protocol://host/v1; 404 when unknown."""
@@ -111,4 +163,5 @@ class Collector:
     async def close(self) -> None:
         """Refuse new events, finish every flush, write the last metrics."""
         await self._committer.close()
+        self._decide_threads.shutdown(wait=True)
         self.flush_metrics()

@@ -39,13 +39,19 @@ class IngestSettings:
     write_keys_max_age_seconds: int = WRITE_KEYS_MAX_AGE_SECONDS
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> IngestSettings:
-        """Settings from environment variables; a bad value raises ConfigurationError naming it."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, takes_requests: bool = True
+    ) -> IngestSettings:
+        """Settings from environment variables; a bad value raises ConfigurationError naming it.
+
+        A function that only writes events of its own (`takes_requests=False`, the decider)
+        authenticates no client by write key, so it needs no write keys secret.
+        """
         read = EnvReader(os.environ if environ is None else environ)
         strategies = tuple(strategy.value for strategy in PartitionStrategy)
         return cls(
             stream_name=read.text(Env.STREAM_NAME),
-            write_keys_secret_id=read.text(Env.WRITE_KEYS_SECRET_ARN),
+            write_keys_secret_id=(read.text(Env.WRITE_KEYS_SECRET_ARN) if takes_requests else ""),
             max_batch_bytes=read.integer(Env.MAX_BATCH_BYTES, defaults.MAX_BATCH_BYTES),
             max_batch_events=read.integer(Env.MAX_BATCH_EVENTS, defaults.MAX_BATCH_EVENTS),
             max_event_bytes=read.integer(Env.MAX_EVENT_BYTES, defaults.MAX_EVENT_BYTES),

@@ -71,7 +71,78 @@ class PreparedRequest:
     rejections: list[Rejection]
 
 
-class Ingestor:
+class EventWriter:
+    """Writes events to one stream: enriched, aggregated and published as the producer does.
+
+    The Ingestor takes clients' requests with it; the decider writes its own events (the
+    exposure log) with it, so both go through one codec, one enrichment and one publisher.
+    """
+
+    def __init__(
+        self,
+        settings: IngestSettings,
+        publisher: KinesisPublisher,
+        telemetry: IngestTelemetry,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._telemetry = telemetry
+        self._clock = clock
+        self._monotonic = monotonic
+        self._aggregator = build_aggregator(settings)
+        self._ordered = settings.partition_strategy == PartitionStrategy.USER
+
+    def publish(self, user_records: list[KeyedPayload], deadline: Deadline) -> None:
+        """Aggregate and write `user_records`; return once Kinesis holds every one of them.
+
+        Raises PublishError when Kinesis did not take them all before `deadline`.
+        """
+        if not user_records:
+            return
+        report = PublishReport()
+        try:
+            self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
+        finally:
+            self._telemetry.published(report)
+        self._report_lost_answers(report)
+
+    def deadline(self, remaining_seconds: float) -> Deadline:
+        """The publish budget of a request whose caller gives up in `remaining_seconds`."""
+        return Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
+
+    def prepare_authenticated(self, site: str, events: list[dict[str, Any]]) -> PreparedRequest:
+        """Events the service writes itself for `site`, whose caller is already authenticated:
+        checked, enriched and serialized exactly as a client's events are (site, timestamp,
+        receivedAt), with no batch context and no client address."""
+        enricher = Enricher(
+            site=site,
+            received_at=self._clock(),
+            source_ip=None,
+            truncate_ip=self._settings.truncate_ip,
+        )
+        user_records, rejections = prepare_events(
+            events,
+            enricher,
+            max_event_bytes=self._settings.max_event_bytes,
+            ordered=self._ordered,
+        )
+        return PreparedRequest(user_records, rejections)
+
+    def _report_lost_answers(self, report: PublishReport) -> None:
+        """Events sent again after a PutRecords answer was lost may be in Kinesis twice."""
+        duplicated = report.events_sent_again_after_lost_answer
+        if duplicated:
+            self._telemetry.possibly_duplicated(duplicated)
+            logger.warning(
+                "a PutRecords answer was lost and its events were sent again; they may be in "
+                "the stream twice",
+                extra={"events_possibly_duplicated": duplicated},
+            )
+
+
+class Ingestor(EventWriter):
     """Takes Tracking API requests for one stream; build once per Lambda container."""
 
     def __init__(
@@ -83,14 +154,8 @@ class Ingestor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
+        super().__init__(settings, publisher, telemetry, clock, monotonic)
         self._write_keys = write_keys
-        self._publisher = publisher
-        self._telemetry = telemetry
-        self._clock = clock
-        self._monotonic = monotonic
-        self._aggregator = build_aggregator(settings)
-        self._ordered = settings.partition_strategy == PartitionStrategy.USER
 
     def sdk_settings(self, write_key: str, host: str, protocol: str) -> dict[str, Any]:
         """The SDK settings of `write_key`, sending events to protocol://host/v1.
@@ -110,17 +175,10 @@ class Ingestor:
 
         Raises IngestError when the request cannot be taken as a whole.
         """
-        deadline = Deadline(publish_budget_seconds(remaining_seconds), self._monotonic)
+        deadline = self.deadline(remaining_seconds)
         prepared = self.prepare(request)
-        user_records = prepared.user_records
-        if user_records:
-            report = PublishReport()
-            try:
-                self._publisher.publish(self._aggregator.aggregate(user_records), deadline, report)
-            finally:
-                self._telemetry.published(report)
-            self._report_lost_answers(report)
-        return len(user_records), prepared.rejections
+        self.publish(prepared.user_records, deadline)
+        return len(prepared.user_records), prepared.rejections
 
     def prepare(self, request: IngestRequest) -> PreparedRequest:
         """Everything before aggregation: authenticate, read, parse, check and enrich.
@@ -166,17 +224,6 @@ class Ingestor:
         limit = self._settings.max_batch_events
         if count > limit:
             raise BodyTooLargeError(f"the batch has {count:,} events; the limit is {limit:,}")
-
-    def _report_lost_answers(self, report: PublishReport) -> None:
-        """Events sent again after a PutRecords answer was lost may be in Kinesis twice."""
-        duplicated = report.events_sent_again_after_lost_answer
-        if duplicated:
-            self._telemetry.possibly_duplicated(duplicated)
-            logger.warning(
-                "a PutRecords answer was lost and its events were sent again; they may be in "
-                "the stream twice",
-                extra={"events_possibly_duplicated": duplicated},
-            )
 
 
 def _batch_context(payload: Payload) -> dict[str, Any] | None:

@@ -32,8 +32,10 @@ def _error(status: int, code: str, message: str) -> Answer:
     return _answer(status, {"code": code, "message": message})
 
 
-def _site(keys: WriteKeyRegistry, authorization: str | None, kind: str) -> str:
-    """The site of the Bearer key; UnauthorizedError when none is sent or it is unknown."""
+def bearer_site(keys: WriteKeyRegistry, authorization: str | None, kind: str) -> str:
+    """The site of the Bearer key; UnauthorizedError when none is sent or it is unknown.
+
+    The decide API authenticates with the same read keys, through this function."""
     key = None
     if authorization is not None and authorization[: len(_BEARER)].lower() == _BEARER:
         key = authorization[len(_BEARER) :].strip()
@@ -78,7 +80,7 @@ class ProfileReads:
         if self._admin_keys is None:
             return _error(403, "forbidden", "no admin keys are configured")
         try:
-            site = _site(self._admin_keys, authorization, "admin")
+            site = bearer_site(self._admin_keys, authorization, "admin")
             if not self._valid(identity):
                 return _error(400, "bad_id", f"an id is 1 to {MAX_ID_LENGTH} characters")
             deleted = self._store.delete(site, identity)
@@ -94,7 +96,7 @@ class ProfileReads:
         self, authorization: str | None, identities: list[str]
     ) -> Answer | dict[str, dict[str, Any] | None]:
         try:
-            site = _site(self._read_keys, authorization, "read")
+            site = bearer_site(self._read_keys, authorization, "read")
             if not all(self._valid(identity) for identity in identities):
                 return _error(400, "bad_id", f"an id is 1 to {MAX_ID_LENGTH} characters")
             documents = self._store.read(site, identities)
