@@ -4,11 +4,14 @@ A rules file is read again once the copy held is older than `max_age_seconds`; a
 store version (ETag, or modification time and size) is unchanged is not parsed again. A new
 version that does not parse is refused and logged with every problem, and the last good version
 keeps serving; so does everything held while the store cannot be read (asked again after
-RETRY_SECONDS, not on every call).
+RETRY_SECONDS, not on every call). Safe to share between threads: one reads the store at a
+time, the others serve what is held meanwhile, or wait when nothing is held yet.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +21,6 @@ from aws_lambda_powertools import Logger
 from riptide.decisions.assignment import Experiment
 from riptide.decisions.documents import (
     RULES_PREFIX,
-    Document,
     DocumentStore,
     DocumentsUnavailableError,
     rules_key,
@@ -60,6 +62,7 @@ class RuleBook:
         self._held: dict[str, _Held] = {}
         self._sites: tuple[str, ...] = ()
         self._sites_held: _Held | None = None
+        self._lock = threading.Lock()
 
     def rule_set(self, site: str) -> RuleSet | None:
         """The site's rules; None when it has no good rules file, or when the store cannot be
@@ -82,30 +85,35 @@ class RuleBook:
 
     def _current(self, site: str) -> _Held:
         held = self._held.get(site)
-        now = self._clock()
-        if held is None or now - held.read_at >= self._max_age:
-            held = self._held.setdefault(site, _Held(now))
+        if (held is None or self._stale(held)) and self._lock_to_refresh(held):
             try:
-                document = self._documents.read(rules_key(site))
-            except DocumentsUnavailableError as error:
-                message = "Rules unreadable; the rules held keep serving"
-                self._failed(held, now, message, error, site=site)
-            else:
-                self._read(site, held, now, document)
-        if not held.read_once:
+                held = self._held.setdefault(site, _Held(read_at=-math.inf))
+                if self._stale(held):
+                    self._refresh(site, held)
+            finally:
+                self._lock.release()
+        if held is None or not held.read_once:
             raise DocumentsUnavailableError(f"the rules of {site} have not been read yet")
         return held
 
-    def _read(self, site: str, held: _Held, now: float, document: Document | None) -> None:
-        held.read_at, held.read_once = now, True
+    def _refresh(self, site: str, held: _Held) -> None:
+        now = self._clock()
+        try:
+            document = self._documents.read(rules_key(site))
+        except DocumentsUnavailableError as error:
+            message = "Rules unreadable; the rules held keep serving"
+            self._failed(held, now, message, error, site=site)
+            return
         if document is None:
             held.rule_set, held.document_version = None, None
-            return
-        if document.version == held.document_version:
-            return
-        held.document_version = document.version
+        elif document.version != held.document_version:
+            held.document_version = document.version
+            self._parse(site, document.body, held)
+        held.read_at, held.read_once = now, True
+
+    def _parse(self, site: str, body: bytes, held: _Held) -> None:
         try:
-            held.rule_set = parse_rule_set(document.body, site)
+            held.rule_set = parse_rule_set(body, site)
         except RulesError as error:
             self._logger.error(
                 "Rules file refused; the last good version keeps serving",
@@ -119,17 +127,35 @@ class RuleBook:
 
     def _site_list(self) -> tuple[str, ...]:
         held = self._sites_held
-        now = self._clock()
-        if held is None or now - held.read_at >= self._max_age:
-            held = self._sites_held = held or _Held(now)
+        if self._stale(held) and self._lock_to_refresh(held):
             try:
-                self._sites = tuple(site_of(key) for key in self._documents.keys(RULES_PREFIX))
-                held.read_at, held.read_once = now, True
-            except DocumentsUnavailableError as error:
-                self._failed(held, now, "Rules files cannot be listed; the sites known stay", error)
-        if not held.read_once:
+                held = self._sites_held
+                if self._stale(held):
+                    held = self._list_sites()
+            finally:
+                self._lock.release()
+        if held is None or not held.read_once:
             raise DocumentsUnavailableError("the rules files have not been listed yet")
         return self._sites
+
+    def _list_sites(self) -> _Held:
+        now = self._clock()
+        held = self._sites_held = self._sites_held or _Held(read_at=-math.inf)
+        try:
+            self._sites = tuple(site_of(key) for key in self._documents.keys(RULES_PREFIX))
+        except DocumentsUnavailableError as error:
+            self._failed(held, now, "Rules files cannot be listed; the sites known stay", error)
+            return held
+        held.read_at, held.read_once = now, True
+        return held
+
+    def _stale(self, held: _Held | None) -> bool:
+        return held is None or self._clock() - held.read_at >= self._max_age
+
+    def _lock_to_refresh(self, held: _Held | None) -> bool:
+        """Take the lock to read the store: waiting for it when nothing is held yet, else only
+        if free, serving what is held while another thread reads (decisions run on threads)."""
+        return self._lock.acquire(blocking=held is None or not held.read_once)
 
     def _failed(
         self, held: _Held, now: float, message: str, error: Exception, site: str | None = None
