@@ -154,7 +154,10 @@ def _state_with(columns):
     [
         ([0, [0], [], [[1]], [[]]], r"state has \(0, 1, 1\) dimension, number and sketch columns"),
         ([0, [0, 1], *_one_row_columns()[2:]], "state column of 1 cells for 2 rows"),
-        ([0, [0], [[["a"], [3]]] * 8, *_one_row_columns()[3:]], "position out of range"),
+        (
+            [0, [0], [[["a"], [3]]] * len(DEFAULT_SCHEMA.dimensions), *_one_row_columns()[3:]],
+            "position out of range",
+        ),
         ([0, [0], *_one_row_columns()[2:4], [[b"junk"]]], "not an HLL sketch"),
     ],
 )

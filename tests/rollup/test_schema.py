@@ -18,6 +18,8 @@ def test_defaults_give_the_druid_schema():
         "currency",
         "utm_source",
         "utm_campaign",
+        "product",
+        "category",
     ]
     assert schema.druid_metrics_spec() == [
         {"type": "longSum", "name": "events", "fieldName": "events"},

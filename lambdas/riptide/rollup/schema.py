@@ -50,6 +50,8 @@ DEFAULT_DIMENSIONS_JSON = json.dumps(
         "currency": "properties.currency",
         "utm_source": "context.campaign.source",
         "utm_campaign": "context.campaign.name",
+        "product": "properties.product_id",
+        "category": "properties.category",
     }
 )
 DEFAULT_METRICS_JSON = json.dumps(
