@@ -129,6 +129,8 @@ def baseline_rollup(payloads: Iterable[bytes]) -> tuple[int, int, bytes]:
             properties.get("currency"),
             (context.get("campaign") or {}).get("source"),
             (context.get("campaign") or {}).get("name"),
+            properties.get("product_id"),
+            properties.get("category"),
         )
         row = rows.get(key)
         if row is None:
@@ -144,10 +146,11 @@ def baseline_rollup(payloads: Iterable[bytes]) -> tuple[int, int, bytes]:
             row["users"].add(user)
         events += 1
     names = ("ts", "site", "type", "event", "country", "device", "currency", "utm_source")
+    names += ("utm_campaign", "product", "category")
     lines = [
         json.dumps(
             {
-                **dict(zip((*names, "utm_campaign"), key, strict=True)),
+                **dict(zip(names, key, strict=True)),
                 **row,
                 "users": sorted(row["users"]),
             }

@@ -6,6 +6,7 @@ riptide compaction [--druid-url URL] [--datasource NAME] ...
 riptide collector [--host H] [--port P] [--workers N] [--linger-ms MS]
 riptide load [--url URL --write-key KEY | --workers N] [--duration S] [--connections N] ...
 riptide experiment report --experiment X [--site S] [--since ISO] [--json] [--druid-url URL] ...
+riptide rules check FILE... [--site SITE]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from riptide.collector.server import ServerOptions, serve
 from riptide.config import ConfigurationError
 from riptide.contract import Env
+from riptide.decisions.rules import RulesError, parse_rule_set
 from riptide.defaults import DRUID_DATASOURCE
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
@@ -193,6 +195,24 @@ def _moment(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def rules_check(args: argparse.Namespace) -> int:
+    status = EXIT_PASS
+    for path in args.files:
+        try:
+            rule_set = parse_rule_set(path.read_bytes(), args.site or path.stem)
+        except OSError as error:
+            print(f"{path}: cannot be read ({error.strerror})")
+            status = EXIT_FAIL
+        except RulesError as error:
+            print(f"{path}: refused, {len(error.problems)} problem(s)")
+            for problem in error.problems:
+                print(f"  {problem}")
+            status = EXIT_FAIL
+        else:
+            print(f"{path}: OK, version {rule_set.version} for site {rule_set.site}")
+    return status
 
 
 def parser() -> argparse.ArgumentParser:
@@ -452,6 +472,19 @@ def parser() -> argparse.ArgumentParser:
         "--password", default=None, help="its password (default: $RIPTIDE_DRUID_ADMIN_PASSWORD)"
     )
     report.set_defaults(action=report_experiment)
+
+    rules = commands.add_parser("rules", help="site rules files of the decide API")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser(
+        "check",
+        help="check rules files as the decider does: OK with the version, or every problem "
+        "with its JSON path (exit status 1 when any file is refused)",
+    )
+    check.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    check.add_argument(
+        "--site", default=None, help="the site the files are for (default: each file's stem)"
+    )
+    check.set_defaults(action=rules_check)
     return main
 
 

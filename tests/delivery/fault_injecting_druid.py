@@ -1,12 +1,14 @@
-"""FaultInjectingDruid: a stand-in for Druid's task and compaction HTTP API, for fault injection.
+"""FaultInjectingDruid: a stand-in for Druid's task, compaction and SQL HTTP API, for fault
+injection.
 
 Real Druid lives in tests/integration. This stub exists for what a real Druid cannot do on
 demand: answer 429/500/503 or 401 when told, accept a task and then stall past the client's
-read timeout, end tasks FAILED (also after publishing, as when the indexer dies between
-publishing and reporting), forget tasks, run with the task audit log off. It keeps tasks by id
-(answering a duplicate id with Druid's real 400 body), drops rows outside a task's intervals as
-Druid does, answers the task audit log and segment metadata lookups for what tasks published,
-and sums what published tasks carry so tests can compare Druid's totals with the input.
+read timeout, cut a SQL answer short, end tasks FAILED (also after publishing, as when the
+indexer dies between publishing and reporting), forget tasks, run with the task audit log off.
+It keeps tasks by id (answering a duplicate id with Druid's real 400 body), drops rows outside a
+task's intervals as Druid does, answers the task audit log and segment metadata lookups for
+what tasks published, and sums what published tasks carry so tests can compare Druid's totals
+with the input.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ METADATA_PATH = "/druid/coordinator/v1/metadata/datasources/"
 FAILED_AFTER_PUBLISHING = "FAILED_AFTER_PUBLISHING"
 """An end state for `end_next_tasks`: the segments are published, the task reports FAILED."""
 COMPACTION_PATH = "/druid/coordinator/v1/config/compaction"
+SQL_PATH = "/druid/v2/sql"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class StoredTask:
 class _Script:
     submit: deque[Fault] = field(default_factory=deque)
     status: deque[Fault] = field(default_factory=deque)
+    sql: deque[Fault] = field(default_factory=deque)
     end_states: deque[str] = field(default_factory=deque)
 
 
@@ -76,6 +80,7 @@ class FaultInjectingDruid:
         self.tasks: dict[str, StoredTask] = {}
         self.submissions: list[str] = []
         self.compaction: dict[str, dict[str, Any]] = {}
+        self.sql_requests: list[dict[str, Any]] = []
         self._script = _Script()
         self._lock = threading.Lock()
         self._server = LoopbackServer(_handler_for(self), tls=tls)
@@ -99,11 +104,17 @@ class FaultInjectingDruid:
     def script_status(self, *faults: Fault) -> None:
         self._script.status.extend(faults)
 
+    def script_sql(self, *faults: Fault) -> None:
+        """The next SQL queries get these answers (a 200 may carry a body cut short, as Druid
+        sends when a query fails mid-stream); then every query answers no rows."""
+        self._script.sql.extend(faults)
+
     def heal(self) -> None:
         """Drop every scripted answer not given yet."""
         with self._lock:
             self._script.submit.clear()
             self._script.status.clear()
+            self._script.sql.clear()
 
     def end_next_tasks(self, *states: str) -> None:
         """The next accepted tasks end in these states (FAILED, FAILED_AFTER_PUBLISHING,
@@ -180,6 +191,12 @@ class FaultInjectingDruid:
         )
         return 200, json.dumps(segments).encode(), 0.0
 
+    def _sql(self, request: dict[str, Any]) -> tuple[int, bytes, float]:
+        with self._lock:
+            self.sql_requests.append(request)
+            fault = self._script.sql.popleft() if self._script.sql else Fault(200, b"[]")
+        return fault.status, fault.body, fault.delay
+
     def _segment_metadata(self, segment_id: str) -> tuple[int, bytes, float]:
         for stored in self.tasks.values():
             if stored.published and stored.segment_id() == segment_id:
@@ -228,6 +245,8 @@ def _handler_for(druid: FaultInjectingDruid) -> type[BaseHTTPRequestHandler]:
                 config = json.loads(body)
                 druid.compaction[config["dataSource"]] = config
                 self._answer(200, b"", 0.0)
+            elif self.path == SQL_PATH:
+                self._answer(*druid._sql(json.loads(body)))
             else:
                 self._answer(404, b"", 0.0)
 

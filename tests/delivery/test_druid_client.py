@@ -192,3 +192,31 @@ def test_tls_certificates_are_verified(certificate: tuple[str, str]):
             DruidClient(druid.url).submit_task(TASK, Deadline(5))
 
     assert "CERTIFICATE_VERIFY_FAILED" in raised.value.problem
+
+
+def test_sql_sends_typed_parameters_and_retries_transient_answers(stub: FaultInjectingDruid):
+    stub.script_sql(Fault(503), Fault(200, b'[{"site": "a", "events": 3}]'))
+    client = DruidClient(stub.url, timeouts=Timeouts(read_seconds=4.0))
+    moment = datetime.datetime(2026, 12, 1, 15, 0, tzinfo=datetime.UTC)
+
+    rows = client.sql("SELECT ? AS t, ? AS n, ? AS s", [moment, 7, "x"], Deadline(30))
+
+    assert rows == [{"site": "a", "events": 3}]
+    assert len(stub.sql_requests) == 2
+    (request, _) = stub.sql_requests
+    assert request["parameters"] == [
+        {"type": "TIMESTAMP", "value": 1796137200000},
+        {"type": "BIGINT", "value": 7},
+        {"type": "VARCHAR", "value": "x"},
+    ]
+    assert request["resultFormat"] == "object"
+    assert 0 < request["context"]["timeout"] <= 4000
+
+
+def test_an_sql_answer_cut_short_is_a_failure_not_fewer_rows(stub: FaultInjectingDruid):
+    stub.script_sql(Fault(200, b'[{"site": "a", "events": 3},{"site": "b", "ev'))
+
+    with pytest.raises(DruidUnavailableError) as raised:
+        DruidClient(stub.url).sql("SELECT 1", [], Deadline(30))
+
+    assert "cut short" in raised.value.last_problem

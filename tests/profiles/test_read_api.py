@@ -5,6 +5,7 @@ handler answers with the profiles, for read keys only, and deletes them for admi
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,7 +53,7 @@ def api(store: ProfileStore, aws: None, monkeypatch: pytest.MonkeyPatch) -> None
     client = boto3.client("secretsmanager")
     arns = {}
     for kind, key in (("read", READ_KEY), ("admin", ADMIN_KEY)):
-        name = f"riptide/{kind}-keys-{id(store)}"
+        name = f"riptide/{kind}-keys-{uuid.uuid4().hex}"
         arns[kind] = client.create_secret(Name=name, SecretString=json.dumps({key: SITE}))["ARN"]
 
     def registry(kind: str) -> WriteKeyRegistry:

@@ -18,6 +18,8 @@ def test_defaults_give_the_druid_schema():
         "currency",
         "utm_source",
         "utm_campaign",
+        "product",
+        "category",
         "placement",
         "experiment",
         {"type": "string", "name": "variant", "multiValueHandling": "SORTED_ARRAY"},

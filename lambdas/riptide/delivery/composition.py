@@ -6,21 +6,20 @@ keeps them, so a cold start pays for boto3 and the secret once and a warm one no
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Metrics
 
-from riptide.config import ConfigurationError
-from riptide.contract import Env
+from riptide.aws import aws_client
 from riptide.decisions.documents import open_documents
 from riptide.dedup.settings import compose_optional_dedup_window
 from riptide.delivery.consumer import ShardConsumer
 from riptide.delivery.outbox import Outbox
 from riptide.delivery.settings import DeliverySettings
-from riptide.druid import DruidAuth, DruidClient, Timeouts
+from riptide.druid import DruidClient
+from riptide.druid.connection import druid_client
 from riptide.quarantine import Quarantine
 from riptide.rollup.arms import ExperimentSource
 
@@ -69,48 +68,3 @@ def compose_reconciliation() -> Reconciliation:
     settings = DeliverySettings.from_env()
     outbox = Outbox(aws_client("s3"), settings.outbox_bucket, settings.datasource)
     return Reconciliation(outbox, druid_client(settings))
-
-
-def druid_client(settings: DeliverySettings, secrets: Any | None = None) -> DruidClient:
-    """A client for the configured Druid, with the Basic-auth user from Secrets Manager if set."""
-    auth = None
-    if settings.druid_secret_arn:
-        secrets = secrets or aws_client("secretsmanager")
-        auth = druid_auth(secrets.get_secret_value(SecretId=settings.druid_secret_arn))
-    read = settings.druid_timeout_seconds
-    return DruidClient(
-        settings.druid_url,
-        auth,
-        timeouts=Timeouts(connect_seconds=min(3.0, read), read_seconds=read),
-    )
-
-
-def druid_auth(secret_value: Mapping[str, Any]) -> DruidAuth | None:
-    """Credentials from a GetSecretValue answer holding {"username": ..., "password": ...}.
-
-    The stack creates the secret as {}, which stands for a Druid without authentication.
-    """
-    try:
-        secret = json.loads(secret_value["SecretString"])
-        if secret == {}:
-            return None
-        return DruidAuth(username=secret["username"], password=secret["password"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ConfigurationError(
-            f"the secret named by {Env.DRUID_SECRET_ARN} must be a JSON object with "
-            f'"username" and "password" ({type(error).__name__}: {error})'
-        ) from None
-
-
-def aws_client(service: str) -> Any:
-    """A client with short timeouts and bounded retries: a slow S3 must fail the batch (to be
-    redelivered) well before the Lambda timeout, which would lose the window state."""
-    import boto3  # deferred: boto3 costs about 0.3 s to import, paid on first use only
-    from botocore.config import Config
-
-    return boto3.client(
-        service,
-        config=Config(
-            connect_timeout=2, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
-        ),
-    )

@@ -1,4 +1,4 @@
-"""Apache Druid over HTTP: submit ingestion tasks, poll them, manage auto-compaction."""
+"""Apache Druid over HTTP: submit ingestion tasks, poll them, manage auto-compaction, query."""
 
 from riptide.druid.client import (
     DruidAuth,
@@ -21,6 +21,7 @@ from riptide.druid.exceptions import (
     DruidUnavailableError,
 )
 from riptide.druid.spec import build_index_task, redriven_task
+from riptide.druid.sql import SqlValue, quote_identifier
 
 __all__ = [
     "DruidAuth",
@@ -29,6 +30,7 @@ __all__ = [
     "DruidRequestError",
     "DruidTlsError",
     "DruidUnavailableError",
+    "SqlValue",
     "SubmitOutcome",
     "TaskState",
     "TaskStatus",
@@ -37,6 +39,7 @@ __all__ = [
     "build_compaction_config",
     "build_index_task",
     "druid_error_text",
+    "quote_identifier",
     "read_compaction_config",
     "redriven_task",
 ]

@@ -1,4 +1,4 @@
-"""A small HTTP client for Druid's task and coordinator APIs.
+"""A small HTTP client for Druid's task, coordinator and SQL APIs.
 
 Every call has a timeout and runs inside a `Deadline`; 429, 5xx, timeouts and connection
 errors are retried with the shared full-jitter backoff until the deadline leaves no room.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any
@@ -21,6 +21,7 @@ from urllib3.exceptions import ProtocolError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from riptide.druid.exceptions import DruidRequestError, DruidTlsError, DruidUnavailableError
+from riptide.druid.sql import SQL_PATH, SqlValue, sql_request
 from riptide.retry import Backoff, Deadline, wait_before_retry
 
 TASK_PATH = "/druid/indexer/v1/task"
@@ -136,6 +137,23 @@ class DruidClient:
             "?includeUnused=true"
         )
         return self.get_json(path, deadline) is not None
+
+    def sql(
+        self, query: str, parameters: Sequence[SqlValue], deadline: Deadline
+    ) -> list[dict[str, Any]]:
+        """The rows of a read-only SQL query, each a JSON object; `?` marks take `parameters`.
+
+        A query only reads, so a retry after a timeout or a 5xx is safe. Druid is told to stop
+        the query when one attempt would time out, so an abandoned attempt stops using it.
+        """
+        timeout = min(self._timeouts.read_seconds, deadline.remaining())
+        try:
+            return self.post_json(SQL_PATH, sql_request(query, parameters, timeout), deadline) or []
+        except ValueError as error:
+            # A query failing while its rows stream out ends a 200 answer early.
+            raise DruidUnavailableError(
+                "POST", SQL_PATH, 1, f"the answer was cut short ({error})"
+            ) from error
 
     def get_json(self, path: str, deadline: Deadline) -> Any | None:
         """GET a JSON document; None on 404."""

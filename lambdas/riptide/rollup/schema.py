@@ -53,6 +53,8 @@ DEFAULT_DIMENSIONS_JSON = json.dumps(
         "currency": "properties.currency",
         "utm_source": "context.campaign.source",
         "utm_campaign": "context.campaign.name",
+        "product": "properties.product_id",
+        "category": "properties.category",
         "placement": "properties.placement",
         "experiment": "properties.experiment",
         "variant": {"derive": "experimentArms"},
