@@ -12,9 +12,11 @@ JSON rows for Druid:
   dimensions, users in a Python set -> json.dumps per row.
 
 Timing follows bench/_harness.py: each contender in its own forked process, after gc.collect(),
-in process CPU time, contenders taking turns over `rounds` rounds, best run kept. A last table
-shows how many events one rollup row stands for at several traffic rates (a minute of one
-shard's share of the traffic).
+in process CPU time, contenders taking turns over `rounds` rounds, best run kept. A third table
+prices the `variant` dimension: the rollup engine in consumer-sized batches, with no experiments
+against two running experiments on every site (each shopper's arms hashed once per batch). A
+last table shows how many events one rollup row stands for at several traffic rates (a minute of
+one shard's share of the traffic).
 """
 
 from __future__ import annotations
@@ -36,10 +38,15 @@ from bench._harness import (
     print_timings,
     time_contenders,
 )
+from riptide.decisions.assignment import Arm, Experiment
 from riptide.kinesis_batch import KinesisBatch
 from riptide.kpl import Aggregator, SpreadKeys, deaggregate
 from riptide.rollup import Rollup, RollupSchema, TimePolicy
-from tools.traffic import CORPUS_SEED, event_corpus
+from riptide.rollup.arms import ExperimentArms, ExperimentsBySite
+from tools.traffic import CORPUS_SEED, SITES, event_corpus
+
+BATCH_EVENTS = 2_000
+"""Events of one consumer invocation: shoppers' arms are remembered for a batch, not longer."""
 
 
 def lambda_records(payloads: list[bytes]) -> list[LambdaRecord]:
@@ -65,6 +72,35 @@ def riptide_rollup(payloads: Iterable[bytes]) -> tuple[int, int, bytes]:
     for payload in payloads:
         add(payload)
     return rollup.event_count, len(rollup), rollup.to_ndjson()
+
+
+def riptide_batches(
+    payloads: list[bytes], experiments: ExperimentsBySite
+) -> tuple[int, int, bytes]:
+    """The rollup engine as the consumer runs it: a rollup and the experiments per batch."""
+    schema, policy = RollupSchema.from_settings(None, None), TimePolicy()
+    events, rows, out = 0, 0, []
+    for start in range(0, len(payloads), BATCH_EVENTS):
+        rollup = Rollup(schema, policy, ExperimentArms(experiments))
+        add = rollup.add
+        for payload in payloads[start : start + BATCH_EVENTS]:
+            add(payload)
+        events, rows = events + rollup.event_count, rows + len(rollup)
+        out.append(rollup.to_ndjson())
+    return events, rows, b"".join(out)
+
+
+def two_experiments_on_every_site() -> ExperimentsBySite:
+    """An A/B test with a holdout and an A/A test per site, running since before the traffic."""
+    return {
+        site.name: (
+            Experiment(
+                f"{site.name}-banner", "home-hero", (Arm("control", 1), Arm("banner", 1)), 0.1
+            ),
+            Experiment(f"{site.name}-aa", "footer", (Arm("a", 1), Arm("b", 1))),
+        )
+        for site in SITES
+    }
 
 
 def baseline_hot_path(records: list[LambdaRecord]) -> tuple[int, int, bytes]:
@@ -170,6 +206,15 @@ def main() -> None:
         check_agreement(contenders, given)
         work = {name: partial(contender, given) for name, contender in contenders.items()}
         print_timings(stage, time_contenders(work, len(payloads), args.rounds), "baseline")
+    arms = {
+        "no experiments": partial(riptide_batches, payloads, {}),
+        "two per site": partial(riptide_batches, payloads, two_experiments_on_every_site()),
+    }
+    print_timings(
+        f"the variant dimension: rollup engine in batches of {BATCH_EVENTS:,} events",
+        time_contenders(arms, len(payloads), args.rounds),
+        "no experiments",
+    )
     print()
     print("events per rollup row, one minute of one shard's traffic:")
     events_per_row((100, 1_000, 3_000))

@@ -5,6 +5,8 @@ riptide cost [--rate N] [--events-per-request N ...] [--events-per-record N] [--
 riptide compaction [--druid-url URL] [--datasource NAME] ...
 riptide collector [--host H] [--port P] [--workers N] [--linger-ms MS]
 riptide load [--url URL --write-key KEY | --workers N] [--duration S] [--connections N] ...
+riptide experiment report --experiment X [--site S] [--since ISO] [--json] [--druid-url URL] ...
+riptide rules check FILE... [--site SITE]
 """
 
 from __future__ import annotations
@@ -14,22 +16,26 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from riptide.collector.server import ServerOptions, serve
 from riptide.config import ConfigurationError
 from riptide.contract import Env
+from riptide.decisions.rules import RulesError, parse_rule_set
+from riptide.defaults import DRUID_DATASOURCE
 from riptide.druid import DruidAuth, DruidClient, DruidError
 from riptide.druid.compaction import apply_compaction_config, build_compaction_config
 from riptide.retry import Deadline
 from tools.collector_costs import CollectorFleet, comparison_table
 from tools.costs import REQUEST_SIZES, Workload, cost_table
+from tools.experiment_report import ReportScope, experiment_report
 from tools.local.collector_load import LOCAL_WRITE_KEY, run_local_load, run_remote_load
 from tools.local.druid_access import DruidAccounts
 from tools.local.http_load import HttpLoadPlan
 from tools.local.pipeline import RunOptions, run_pipeline
 from tools.local.report import render, write_json
-from tools.local.rollup_store import DruidUnreachableError
+from tools.local.rollup_store import DruidHttp, DruidUnreachableError
 
 EXIT_PASS = 0
 EXIT_FAIL = 1
@@ -155,6 +161,59 @@ def load(args: argparse.Namespace) -> int:
     if args.json:
         report.write_json(args.json)
     return EXIT_PASS if report.passed else EXIT_FAIL
+
+
+def report_experiment(args: argparse.Namespace) -> int:
+    accounts = DruidAccounts.from_env(args.druid_url)
+    http = DruidHttp(accounts.url, args.user, args.password or accounts.admin_password)
+    scope = ReportScope(
+        experiment=args.experiment,
+        datasource=args.datasource,
+        site=args.site,
+        since=args.since,
+        control=args.control,
+    )
+    try:
+        report = experiment_report(http, scope)
+    except DruidUnreachableError as error:
+        print(f"riptide experiment report: {error}", file=sys.stderr)
+        return EXIT_SETUP
+    if not report.arms:
+        print(
+            f"riptide experiment report: no rows of experiment {args.experiment!r} in "
+            f"{args.datasource}",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.render())
+    return EXIT_PASS
+
+
+def _moment(text: str) -> datetime:
+    """An argparse type: an ISO-8601 time; without an offset, UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def rules_check(args: argparse.Namespace) -> int:
+    status = EXIT_PASS
+    for path in args.files:
+        try:
+            rule_set = parse_rule_set(path.read_bytes(), args.site or path.stem)
+        except OSError as error:
+            print(f"{path}: cannot be read ({error.strerror})")
+            status = EXIT_FAIL
+        except RulesError as error:
+            print(f"{path}: refused, {len(error.problems)} problem(s)")
+            for problem in error.problems:
+                print(f"  {problem}")
+            status = EXIT_FAIL
+        else:
+            print(f"{path}: OK, version {rule_set.version} for site {rule_set.site}")
+    return status
 
 
 def parser() -> argparse.ArgumentParser:
@@ -396,6 +455,47 @@ def parser() -> argparse.ArgumentParser:
     drive.add_argument("--log", type=Path, default=None, help="local collector's log file")
     drive.add_argument("--json", type=Path, default=None, help="also write the report here")
     drive.set_defaults(action=load)
+
+    experiment = commands.add_parser("experiment", help="what an experiment's arms did")
+    experiment_commands = experiment.add_subparsers(dest="experiment_command", required=True)
+    report = experiment_commands.add_parser(
+        "report",
+        help="per arm: exposures, unique users, orders, conversion, revenue per user, and the "
+        "difference to control with a 95%% confidence interval (one Druid SQL query)",
+    )
+    report.add_argument("--experiment", required=True, help="the experiment's id")
+    report.add_argument("--site", default=None, help="only this site's rows (default: all)")
+    report.add_argument(
+        "--since", type=_moment, default=None, help="only rows from this ISO-8601 time on"
+    )
+    report.add_argument(
+        "--control", default="control", help="the arm the others are compared with (%(default)s)"
+    )
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.add_argument(
+        "--druid-url", default=None, help="Druid router (default: $RIPTIDE_DRUID_URL or :8888)"
+    )
+    report.add_argument("--datasource", default=DRUID_DATASOURCE, help="(%(default)s)")
+    report.add_argument(
+        "--user", default="admin", help="a Druid user allowed to read it (%(default)s)"
+    )
+    report.add_argument(
+        "--password", default=None, help="its password (default: $RIPTIDE_DRUID_ADMIN_PASSWORD)"
+    )
+    report.set_defaults(action=report_experiment)
+
+    rules = commands.add_parser("rules", help="site rules files of the decide API")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser(
+        "check",
+        help="check rules files as the decider does: OK with the version, or every problem "
+        "with its JSON path (exit status 1 when any file is refused)",
+    )
+    check.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    check.add_argument(
+        "--site", default=None, help="the site the files are for (default: each file's stem)"
+    )
+    check.set_defaults(action=rules_check)
     return main
 
 

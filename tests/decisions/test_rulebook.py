@@ -5,7 +5,8 @@ and keeps serving through a store outage; from a directory and from S3 (moto).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +16,19 @@ from moto import mock_aws
 
 from riptide.decisions.documents import (
     DirectoryDocuments,
+    Document,
     DocumentStore,
     DocumentsUnavailableError,
     S3Documents,
     rules_key,
 )
-from riptide.decisions.rulebook import RuleBook
+from riptide.decisions.rulebook import RETRY_SECONDS, RuleBook
 from tests.decisions.rulesets import SITE, encode, experiment, rules
 from tests.fake_aws import use_fake_aws_credentials
 
 MAX_AGE = 30.0
+WAIT_SECONDS = 60.0
+"""Only bounds how long a broken build makes a thread test hang; no assertion is timed."""
 BUCKET = "riptide-decisions"
 
 
@@ -166,6 +170,123 @@ def test_without_anything_held_an_outage_gives_no_rules_and_no_experiments(
     assert rules_book.rule_set(SITE) is None
     with pytest.raises(DocumentsUnavailableError):
         rules_book.experiments()
+
+
+class UnreadableDocuments:
+    """Fault injection: a directory whose files list but cannot be read, as when S3 lists a
+    key and then fails its GET; moto cannot fail one call on demand."""
+
+    def __init__(self, documents: DocumentStore) -> None:
+        self._documents = documents
+        self.reads = 0
+
+    def read(self, key: str) -> Document | None:
+        self.reads += 1
+        raise DocumentsUnavailableError(f"cannot read {key}")
+
+    def write(self, key: str, body: bytes) -> None:
+        self._documents.write(key, body)
+
+    def keys(self, prefix: str) -> list[str]:
+        return self._documents.keys(prefix)
+
+
+def test_experiments_are_not_answered_without_a_site_that_cannot_be_read(
+    directory: DocumentStore, clock: Clock
+) -> None:
+    directory.write(rules_key(SITE), version("1", experiments=[experiment()]))
+    rules_book = book(UnreadableDocuments(directory), clock)
+
+    with pytest.raises(DocumentsUnavailableError):
+        rules_book.experiments()
+
+
+def test_an_unreadable_store_is_asked_again_after_the_retry_time_not_on_every_call(
+    directory: DocumentStore, clock: Clock
+) -> None:
+    directory.write(rules_key(SITE), version("1"))
+    unreadable = UnreadableDocuments(directory)
+    rules_book = book(unreadable, clock)
+
+    assert [rules_book.rule_set(SITE) for _ in range(3)] == [None, None, None]
+    assert unreadable.reads == 1
+    clock.now += RETRY_SECONDS
+    assert rules_book.rule_set(SITE) is None
+    assert unreadable.reads == 2
+
+
+class SlowDocuments:
+    """Fault injection: a store whose reads wait until the test lets them answer, to hold a
+    read under way while other threads ask (decisions run on threads in the collector)."""
+
+    def __init__(self, documents: DocumentStore) -> None:
+        self._documents = documents
+        self.reading = threading.Event()
+        self.answer = threading.Event()
+        self.reads = 0
+
+    def read(self, key: str) -> Document | None:
+        self.reads += 1
+        self.reading.set()
+        assert self.answer.wait(WAIT_SECONDS)
+        return self._documents.read(key)
+
+    def write(self, key: str, body: bytes) -> None:
+        self._documents.write(key, body)
+
+    def keys(self, prefix: str) -> list[str]:
+        return self._documents.keys(prefix)
+
+
+def _in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    answers: list[Any] = []
+    thread = threading.Thread(target=lambda: answers.append(call()))
+    thread.start()
+    return thread, answers
+
+
+def test_threads_asking_during_the_first_read_wait_for_its_rules(
+    directory: DocumentStore, clock: Clock
+) -> None:
+    directory.write(rules_key(SITE), version("1"))
+    slow = SlowDocuments(directory)
+    rules_book = book(slow, clock)
+    first, first_answer = _in_thread(lambda: rules_book.rule_set(SITE))
+    assert slow.reading.wait(WAIT_SECONDS)
+
+    others = [_in_thread(lambda: rules_book.rule_set(SITE)) for _ in range(4)]
+    others[0][0].join(0.2)  # a chance to answer before the read is done, which they must not
+    slow.answer.set()
+
+    for thread, _ in [(first, first_answer), *others]:
+        thread.join(WAIT_SECONDS)
+    answers = first_answer + [answer for _, found in others for answer in found]
+    assert [rule_set.version for rule_set in answers] == ["1"] * 5
+    assert slow.reads == 1
+
+
+def test_while_one_thread_reads_a_new_version_the_others_get_the_one_held(
+    directory: DocumentStore, clock: Clock
+) -> None:
+    directory.write(rules_key(SITE), version("1"))
+    slow = SlowDocuments(directory)
+    slow.answer.set()
+    rules_book = book(slow, clock)
+    held = rules_book.rule_set(SITE)
+    directory.write(rules_key(SITE), version("2"))
+    clock.now += MAX_AGE
+    slow.answer.clear()
+    slow.reading.clear()
+    reader, read = _in_thread(lambda: rules_book.rule_set(SITE))
+    assert slow.reading.wait(WAIT_SECONDS)
+
+    asker, asked = _in_thread(lambda: rules_book.rule_set(SITE))
+    asker.join(WAIT_SECONDS)  # does not wait for the read under way
+    slow.answer.set()
+    reader.join(WAIT_SECONDS)
+
+    assert asked == [held]
+    assert [rule_set.version for rule_set in read] == ["2"]
 
 
 def _take_s3_down(s3: Any) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from riptide.decisions.rules import Choice, Facts, UnknownPlacement, parse_rule_set
 from tests.decisions.rulesets import NOW_MS, SITE, encode, rules
@@ -101,6 +103,21 @@ def test_top_category_is_the_highest_affinity_and_names_its_hero() -> None:
 
 def test_a_template_naming_no_declared_content_lets_the_next_rule_try() -> None:
     assert hero(profile(affinity={"Camping": 9.0})) == ("hero-default", None)
+
+
+@pytest.mark.parametrize(
+    ("tier", "content"),
+    [("gold", "offer-gold"), (1, "offer-1"), (True, "hero-default"), (1.0, "hero-default")],
+)
+def test_a_template_renders_strings_and_integers_only(tier: Any, content: str) -> None:
+    document = rules()
+    document["contents"].update({name: {} for name in ("offer-gold", "offer-1", "offer-True")})
+    document["placements"]["home-hero"]["rules"] = [{"id": "tier", "content": "offer-{page.tier}"}]
+    rule_set = parse_rule_set(encode(document), SITE)
+
+    [choice] = rule_set.decide(["home-hero"], Facts(None, {"tier": tier}, None), None, NOW_MS)
+
+    assert isinstance(choice, Choice) and choice.content_id == content
 
 
 def test_products_come_from_the_fact_list_the_template_names() -> None:
@@ -199,6 +216,7 @@ MISSING_FACTS = [
     "profile.traits.note",  # null
     "profile.traits.plan.tier",  # into a string
     "page.tags.7",  # past the end of a list
+    "page.tags.²",  # a digit, but no index
     "trends.byCategory.{profile.traits.missing}",
 ]
 ALL_OPERANDS = {
@@ -236,3 +254,29 @@ def test_no_test_of_a_missing_fact_holds_but_exists_false(operator: str, fact: s
 @pytest.mark.parametrize("fact", ["profile.orders.count", "page.path", "trends.top.0"])
 def test_facts_of_a_shopper_without_profile_page_or_trends_are_missing(fact: str) -> None:
     assert holds({"fact": fact, "exists": False}, Facts(None, {}, None)) is True
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
+    max_leaves=12,
+)
+EXAMPLE_FACT_NAMES = ["cart", "orders", "categoryAffinity", "value", "count", "lastChangedAt",
+                      "byCategory", "top", "Apparel", "path"]  # fmt: skip
+documents = st.dictionaries(
+    st.sampled_from(EXAMPLE_FACT_NAMES) | st.text(max_size=5), json_values, max_size=5
+)
+
+
+@given(st.none() | documents, documents, st.none() | documents, st.none() | st.text())
+def test_any_facts_give_a_choice_for_every_placement(
+    shopper: dict[str, Any] | None,
+    page: dict[str, Any],
+    trends: dict[str, Any] | None,
+    unit: str | None,
+) -> None:
+    placements = ["home-hero", "home-shelf"]
+
+    choices = EXAMPLE_SET.decide(placements, Facts(shopper, page, trends), unit, NOW_MS)
+
+    assert [choice.placement for choice in choices if isinstance(choice, Choice)] == placements

@@ -3,10 +3,13 @@ search for the others, and a good file parses into the placements and experiment
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riptide.decisions.assignment import Arm, Experiment, ExperimentStatus
 from riptide.decisions.rules import RulesError, parse_rule_set
@@ -30,6 +33,12 @@ def _cart_test(test: dict[str, Any]) -> Change:
         document["placements"]["home-hero"]["rules"][1]["when"]["all"][1] = test
 
     return change
+
+
+def _nested(condition: dict[str, Any], depth: int) -> dict[str, Any]:
+    for _ in range(depth):
+        condition = {"not": condition}
+    return condition
 
 
 def _experiments(*found: dict[str, Any]) -> Change:
@@ -56,6 +65,9 @@ BROKEN: list[tuple[str, Change, list[str]]] = [
     ("a combinator beside a test", _cart_test({"not": {"fact": "page.path", "exists": True},
                                                "fact": "page.path"}),
      [f"{HERO}.rules[1].when.all[1]: 'not' stands alone in its object, not with 'fact'"]),
+    ("conditions nested too deep",
+     _hero_rule(2, when=_nested({"fact": "page.path", "exists": True}, 16)),
+     [f"{HERO}.rules[2].when" + ".not" * 16 + ": conditions nest at most 16 deep"]),
     ("empty all", _hero_rule(1, when={"all": []}),
      [f"{HERO}.rules[1].when.all: must not be empty"]),
     ("unknown fact root", _cart_test({"fact": "profil.cart.value", "gt": 0}),
@@ -155,6 +167,9 @@ BROKEN: list[tuple[str, Change, list[str]]] = [
      ["experiments[0].endedAt: must be after startedAt"]),
     ("a winner of a running experiment", _experiments(experiment(winner="banner")),
      ["experiments[0].winner: only an ended experiment has 'winner'"]),
+    ("a winner that is no name",
+     _experiments(experiment(status="ended", endedAt="2026-12-02T00:00:00Z", winner=["b"])),
+     ["experiments[0].winner: unknown arm ['b']"]),
     ("an unknown winner",
      _experiments(experiment(status="ended", endedAt="2026-12-02T00:00:00Z", winner="b")),
      ["experiments[0].winner: unknown arm 'b'"]),
@@ -249,3 +264,61 @@ def test_a_good_file_parses_into_its_placements_and_experiments() -> None:
             winner="plain",
         ),
     )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into a JSON value, the value itself included."""
+    found = [path]
+    if isinstance(value, dict):
+        for name, inner in value.items():
+            found.extend(_places(inner, (*path, name)))
+    elif isinstance(value, list):
+        for position, inner in enumerate(value):
+            found.extend(_places(inner, (*path, position)))
+    return found
+
+
+WITH_EXPERIMENTS = rules(
+    experiments=[
+        experiment(holdout=0.1),
+        experiment(id="old", status="ended", endedAt="2026-12-02T00:00:00Z", winner="banner"),
+    ]
+)
+PLACES = _places(WITH_EXPERIMENTS)[1:]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(PLACES), json_values), min_size=1, max_size=3))
+def test_any_change_to_a_file_parses_or_is_refused_naming_where(
+    changes: list[tuple[tuple[Any, ...], Any]],
+) -> None:
+    document = copy.deepcopy(WITH_EXPERIMENTS)
+    for path, value in changes:
+        _replace(document, path, value)
+
+    try:
+        parse_rule_set(encode(document), SITE)
+    except RulesError as refused:
+        assert refused.problems
+        assert all(problem.strip() for problem in refused.problems)
+
+
+def _replace(document: Any, path: tuple[Any, ...], value: Any) -> None:
+    for step in path[:-1]:
+        try:
+            document = document[step]
+        except (KeyError, IndexError, TypeError):
+            return  # an earlier change removed the way there
+    try:
+        document[path[-1]] = value
+    except (IndexError, TypeError):
+        return

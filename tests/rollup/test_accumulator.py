@@ -11,7 +11,18 @@ from tests.rollup.factories import RECEIVED, encoded, event, new_rollup, rollup_
 
 MINUTE = "2026-11-27T16:35:00Z"
 NEXT_MINUTE = "2026-11-27T16:36:00Z"
-NULL_DIMENSIONS = dict.fromkeys(["currency", "utm_source", "utm_campaign", "product", "category"])
+NULL_DIMENSIONS = dict.fromkeys(
+    [
+        "currency",
+        "utm_source",
+        "utm_campaign",
+        "product",
+        "category",
+        "placement",
+        "experiment",
+        "variant",
+    ]
+)
 
 
 def users_estimate(row):

@@ -27,7 +27,8 @@ def comparable(rollup):
     rows = {}
     for row in rollup.rows():
         users = hll_sketch.deserialize(msgspec.json.decode(f'"{row.pop("users")}"', type=bytes))
-        key = tuple(row[name] for name in ("ts", *DEFAULT_SCHEMA.druid_dimensions()))
+        key = tuple(row[d.name] for d in DEFAULT_SCHEMA.dimensions)
+        key = (row["ts"], *(tuple(value) if isinstance(value, list) else value for value in key))
         rows[key] = {**row, "revenue": round(row["revenue"], 6), "users": users.get_estimate()}
     return rows
 
@@ -155,10 +156,18 @@ def _state_with(columns):
         ([0, [0], [], [[1]], [[]]], r"state has \(0, 1, 1\) dimension, number and sketch columns"),
         ([0, [0, 1], *_one_row_columns()[2:]], "state column of 1 cells for 2 rows"),
         (
-            [0, [0], [[["a"], [3]]] * len(DEFAULT_SCHEMA.dimensions), *_one_row_columns()[3:]],
+            [0, [0], [[[None], [3]]] * len(DEFAULT_SCHEMA.dimensions), *_one_row_columns()[3:]],
             "position out of range",
         ),
         ([0, [0], *_one_row_columns()[2:4], [[b"junk"]]], "not an HLL sketch"),
+        (
+            [0, [0], [[[["a"]], [0]]] * len(DEFAULT_SCHEMA.dimensions), *_one_row_columns()[3:]],
+            "state dimension site holds values other than text",
+        ),
+        (
+            [0, [0], [[["a"], [0]]] * len(DEFAULT_SCHEMA.dimensions), *_one_row_columns()[3:]],
+            "state dimension variant holds values other than lists of text",
+        ),
     ],
 )
 def test_inconsistent_state_columns_are_refused(columns, message):

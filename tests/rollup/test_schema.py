@@ -3,7 +3,7 @@ import json
 import pytest
 
 from riptide.rollup import RollupSchema, RollupSettingsError
-from riptide.rollup.schema import Alternative, MetricKind, Source
+from riptide.rollup.schema import Alternative, Derivation, MetricKind, Source
 
 
 def test_defaults_give_the_druid_schema():
@@ -20,6 +20,9 @@ def test_defaults_give_the_druid_schema():
         "utm_campaign",
         "product",
         "category",
+        "placement",
+        "experiment",
+        {"type": "string", "name": "variant", "multiValueHandling": "SORTED_ARRAY"},
     ]
     assert schema.druid_metrics_spec() == [
         {"type": "longSum", "name": "events", "fieldName": "events"},
@@ -75,6 +78,20 @@ def test_a_dimension_and_a_metric_are_added_without_code():
     ]
 
 
+def test_a_derived_dimension_is_multi_value_and_reads_the_assignment_fields():
+    schema = RollupSchema.from_settings(
+        json.dumps({"arms": {"derive": "experimentArms"}, "site": "site"}), None
+    )
+
+    arms = schema.dimensions[0]
+    assert (arms.name, arms.derive, arms.source) == ("arms", Derivation.EXPERIMENT_ARMS, None)
+    assert schema.druid_dimensions() == [
+        {"type": "string", "name": "arms", "multiValueHandling": "SORTED_ARRAY"},
+        "site",
+    ]
+    assert {("site",), ("anonymousId",), ("userId",)} <= set(schema.field_types)
+
+
 COUNT = {"events": {"type": "count"}}
 
 
@@ -97,6 +114,14 @@ COUNT = {"events": {"type": "count"}}
         ('{"my-site": "site"}', None, "dimensions.my-site: a name must be"),
         ('{"events": "site"}', None, "metrics.events: name used twice"),
         ('{"ctx": "context", "ip": "context.ip"}', None, "context is used both as a value"),
+        ('{"v": {"derive": "arms"}}', None, "dimensions.v.derive: 'arms' is not one of exp"),
+        ('{"v": {}}', None, 'dimensions.v: expected a path, a list of alternatives or {"derive"'),
+        ('{"v": {"derive": "experimentArms", "path": "x"}}', None, "dimensions.v: expected a"),
+        (
+            '{"a": {"derive": "experimentArms"}, "b": {"derive": "experimentArms"}}',
+            None,
+            "dimensions.b: only one dimension may be derived, a already is",
+        ),
         (None, '{"m": 1}', "metrics.m: expected an object"),
         (None, '{"m": {"type": "max"}}', "metrics.m.type: 'max' is not one of count, longSum"),
         (None, '{"m": {"type": "longSum"}}', "metrics.m.field: required for type longSum"),

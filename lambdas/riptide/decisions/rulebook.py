@@ -3,11 +3,15 @@
 A rules file is read again once the copy held is older than `max_age_seconds`; a document whose
 store version (ETag, or modification time and size) is unchanged is not parsed again. A new
 version that does not parse is refused and logged with every problem, and the last good version
-keeps serving; so does everything held while the store cannot be read.
+keeps serving; so does everything held while the store cannot be read (asked again after
+RETRY_SECONDS, not on every call). Safe to share between threads: one reads the store at a
+time, the others serve what is held meanwhile, or wait when nothing is held yet.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,14 +29,20 @@ from riptide.decisions.documents import (
 from riptide.decisions.rules import RulesError, RuleSet, parse_rule_set
 
 DEFAULT_MAX_AGE_SECONDS = 30.0
+RETRY_SECONDS = 5.0
+"""After a failed read, the store is asked again this much later (or at the max age if sooner)."""
 
 
 @dataclass(slots=True)
 class _Held:
-    rule_set: RuleSet | None
-    document_version: str | None
-    """The store version last looked at, good or refused: it is not parsed again."""
+    """What is known of one site's rules file, or of the list of sites."""
+
     read_at: float
+    read_once: bool = False
+    """Whether the store ever answered: before, a failed read has nothing to fall back on."""
+    rule_set: RuleSet | None = None
+    document_version: str | None = None
+    """The store version last looked at, good or refused: it is not parsed again."""
 
 
 class RuleBook:
@@ -51,7 +61,8 @@ class RuleBook:
         self._logger = logger or Logger(child=True)
         self._held: dict[str, _Held] = {}
         self._sites: tuple[str, ...] = ()
-        self._sites_read_at: float | None = None
+        self._sites_held: _Held | None = None
+        self._lock = threading.Lock()
 
     def rule_set(self, site: str) -> RuleSet | None:
         """The site's rules; None when it has no good rules file, or when the store cannot be
@@ -73,30 +84,32 @@ class RuleBook:
         return found
 
     def _current(self, site: str) -> _Held:
-        now = self._clock()
         held = self._held.get(site)
-        if held is not None and now - held.read_at < self._max_age:
-            return held
+        if (held is None or self._stale(held)) and self._lock_to_refresh(held):
+            try:
+                held = self._held.setdefault(site, _Held(read_at=-math.inf))
+                if self._stale(held):
+                    self._refresh(site, held)
+            finally:
+                self._lock.release()
+        if held is None or not held.read_once:
+            raise DocumentsUnavailableError(f"the rules of {site} have not been read yet")
+        return held
+
+    def _refresh(self, site: str, held: _Held) -> None:
+        now = self._clock()
         try:
             document = self._documents.read(rules_key(site))
         except DocumentsUnavailableError as error:
-            self._logger.warning(
-                "Rules unreadable; the rules held keep serving",
-                extra={"site": site, "error": str(error), "rules_version": _version(held)},
-            )
-            if held is None:
-                raise
-            held.read_at = now
-            return held
-        if held is None:
-            held = self._held[site] = _Held(None, None, now)
-        held.read_at = now
+            message = "Rules unreadable; the rules held keep serving"
+            self._failed(held, now, message, error, site=site)
+            return
         if document is None:
             held.rule_set, held.document_version = None, None
         elif document.version != held.document_version:
             held.document_version = document.version
             self._parse(site, document.body, held)
-        return held
+        held.read_at, held.read_once = now, True
 
     def _parse(self, site: str, body: bytes, held: _Held) -> None:
         try:
@@ -108,26 +121,48 @@ class RuleBook:
                     "site": site,
                     "key": rules_key(site),
                     "problems": error.problems,
-                    "rules_version": _version(held),
+                    "rules_version": None if held.rule_set is None else held.rule_set.version,
                 },
             )
 
     def _site_list(self) -> tuple[str, ...]:
+        held = self._sites_held
+        if self._stale(held) and self._lock_to_refresh(held):
+            try:
+                held = self._sites_held
+                if self._stale(held):
+                    held = self._list_sites()
+            finally:
+                self._lock.release()
+        if held is None or not held.read_once:
+            raise DocumentsUnavailableError("the rules files have not been listed yet")
+        return self._sites
+
+    def _list_sites(self) -> _Held:
         now = self._clock()
-        if self._sites_read_at is not None and now - self._sites_read_at < self._max_age:
-            return self._sites
+        held = self._sites_held = self._sites_held or _Held(read_at=-math.inf)
         try:
             self._sites = tuple(site_of(key) for key in self._documents.keys(RULES_PREFIX))
         except DocumentsUnavailableError as error:
-            self._logger.warning(
-                "Rules files cannot be listed; the sites known keep serving",
-                extra={"error": str(error)},
-            )
-            if self._sites_read_at is None:
-                raise
-        self._sites_read_at = now
-        return self._sites
+            self._failed(held, now, "Rules files cannot be listed; the sites known stay", error)
+            return held
+        held.read_at, held.read_once = now, True
+        return held
 
+    def _stale(self, held: _Held | None) -> bool:
+        return held is None or self._clock() - held.read_at >= self._max_age
 
-def _version(held: _Held | None) -> str | None:
-    return None if held is None or held.rule_set is None else held.rule_set.version
+    def _lock_to_refresh(self, held: _Held | None) -> bool:
+        """Take the lock to read the store: waiting for it when nothing is held yet, else only
+        if free, serving what is held while another thread reads (decisions run on threads)."""
+        return self._lock.acquire(blocking=held is None or not held.read_once)
+
+    def _failed(
+        self, held: _Held, now: float, message: str, error: Exception, site: str | None = None
+    ) -> None:
+        """Keep what is held and ask the store again after RETRY_SECONDS."""
+        version = None if held.rule_set is None else held.rule_set.version
+        self._logger.warning(
+            message, extra={"site": site, "error": str(error), "rules_version": version}
+        )
+        held.read_at = now - self._max_age + min(RETRY_SECONDS, self._max_age)

@@ -4,7 +4,10 @@ Order matters for "no loss, no double count":
 1. Look up the outbox for what is already delivered (or being delivered) in this span of the
    shard. Those records are skipped; their pending entries are resubmitted under their recorded
    ids, which Druid answers with "already exists" when it holds them.
-2. Ask the deduplication window (when the consumer can reach the store), in one round trip,
+2. Take the experiments as they stand (the `variant` dimension attributes events to their
+   shoppers' arms with them; the rows keep what they were given, in the window state and in
+   the outbox, so nothing later recomputes them). Ask the deduplication window (when the
+   consumer can reach the store), in one round trip,
    which of the rest's events are copies of a message another position claimed first, and
    roll up all others, collecting bad records for
    quarantine. A rollup is cut into a delivery at the end of the invocation (no window), at the
@@ -31,6 +34,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import BotoCoreError, ClientError
 
 from riptide.contract import MetricName
+from riptide.decisions.documents import DocumentsUnavailableError
 from riptide.dedup import Copy, DedupWindow, message_identity
 from riptide.delivery.outbox import Covering, DeliveryTask, Outbox, OutboxEntry
 from riptide.delivery.positions import Coverage, Position, delivery_task_id, late_task_id
@@ -54,6 +58,7 @@ from riptide.quarantine import (
 from riptide.retry import Deadline
 from riptide.rollup import LateEventError, Rollup, RollupSchema, TimePolicy, UnrollableEventError
 from riptide.rollup.accumulator import MINUTES_PER_DAY
+from riptide.rollup.arms import ExperimentArms, ExperimentSource
 from riptide.store import StoreUnavailableError
 
 logger = Logger(child=True)
@@ -63,6 +68,7 @@ DEFAULT_MAX_DELIVERY_STATE_BYTES = 600_000
 state cap. The state is compressed; the task's NDJSON rows are about ten times its size."""
 
 RETRY_LATER = (
+    DocumentsUnavailableError,
     DruidUnavailableError,
     QuarantineWriteError,
     StoreUnavailableError,
@@ -126,8 +132,11 @@ class ShardConsumer:
         quarantine: Quarantine,
         dedup: DedupWindow | None,
         metrics: Metrics,
+        experiments: ExperimentSource | None = None,
         max_delivery_state_bytes: int = DEFAULT_MAX_DELIVERY_STATE_BYTES,
     ) -> None:
+        """`experiments`: every site's experiments, asked once per batch; without it the
+        derived `variant` dimension stays empty."""
         self._datasource = datasource
         self._schema = schema
         self._policy = policy
@@ -136,6 +145,7 @@ class ShardConsumer:
         self._quarantine = quarantine
         self._dedup = dedup
         self._metrics = metrics
+        self._experiments = experiments
         self._max_state_bytes = max_delivery_state_bytes
 
     def consume(self, batch: KinesisBatch, deadline: Deadline) -> ConsumeResult:
@@ -151,7 +161,8 @@ class ShardConsumer:
                 if span is not None
                 else Covering(pending=(), done=())
             )
-            plan = self._plan(batch, incoming, covering)
+            arms = ExperimentArms(self._experiments()) if self._experiments else None
+            plan = self._plan(batch, incoming, covering, arms)
             if unreadable is not None:
                 plan.quarantined.insert(0, unreadable)
             if plan.quarantined:
@@ -185,9 +196,15 @@ class ShardConsumer:
         self._count_duplicates(plan.duplicates)
         return ConsumeResult(failed_from=None, state=plan.carried.to_json() if windowed else None)
 
-    def _plan(self, batch: KinesisBatch, incoming: WindowState, covering: Covering) -> _Plan:
+    def _plan(
+        self,
+        batch: KinesisBatch,
+        incoming: WindowState,
+        covering: Covering,
+        arms: ExperimentArms | None,
+    ) -> _Plan:
         plan = _Plan()
-        rollup, coverage = self._restore(incoming, covering, plan)
+        rollup, coverage = self._restore(incoming, covering, plan, arms)
         carried_through = coverage.last.sequence if coverage is not None else -1
         opened = self._open(
             batch.shard_id,
@@ -206,7 +223,7 @@ class ShardConsumer:
             if covering.covers(sequence):
                 if coverage is not None:
                     plan.deliveries.append(_Delivery(rollup, coverage))
-                    rollup, coverage = self._new_rollup(), None
+                    rollup, coverage = self._new_rollup(arms), None
                 continue
             events_before = plan.events_in
             last = self._add_record(rollup, record, opened[sequence], plan)
@@ -217,7 +234,7 @@ class ShardConsumer:
             )
             if watch.reached(rollup, plan.events_in - events_before):
                 plan.deliveries.append(_Delivery(rollup, coverage))
-                rollup, coverage = self._new_rollup(), None
+                rollup, coverage = self._new_rollup(arms), None
                 watch = _StateSizeWatch(self._max_state_bytes)
         window_open = batch.window is not None and not batch.window.closes
         if coverage is not None and window_open:
@@ -227,7 +244,7 @@ class ShardConsumer:
         return plan
 
     def _restore(
-        self, incoming: WindowState, covering: Covering, plan: _Plan
+        self, incoming: WindowState, covering: Covering, plan: _Plan, arms: ExperimentArms | None
     ) -> tuple[Rollup, Coverage | None]:
         """The window's partial rollup, unless an outbox entry already holds it.
 
@@ -237,7 +254,7 @@ class ShardConsumer:
         rollup settings changed within the window) is quarantined whole, so the shard goes on.
         """
         if incoming.coverage is None:
-            return self._new_rollup(), None
+            return self._new_rollup(arms), None
         if any(incoming.coverage.overlaps(done) for done in covering.coverages):
             logger.info(
                 "Window state already delivered; starting afresh",
@@ -246,9 +263,11 @@ class ShardConsumer:
                     "last": incoming.coverage.last.to_json(),
                 },
             )
-            return self._new_rollup(), None
+            return self._new_rollup(arms), None
         try:
-            rollup = Rollup.from_state(self._schema, self._policy, incoming.rollup_state or {})
+            rollup = Rollup.from_state(
+                self._schema, self._policy, incoming.rollup_state or {}, arms
+            )
         except ValueError as error:
             plan.quarantined.append(
                 QuarantinedRecord(
@@ -260,7 +279,7 @@ class ShardConsumer:
                     msgspec.json.encode(incoming.rollup_state),
                 )
             )
-            return self._new_rollup(), None
+            return self._new_rollup(arms), None
         return rollup, incoming.coverage
 
     def _open(self, shard_id: str, records: list[ShardRecord], plan: _Plan) -> dict[int, _Opened]:
@@ -439,8 +458,8 @@ class ShardConsumer:
                 extra={"task_id": task.task_id, "state": status and status.state.value},
             )
 
-    def _new_rollup(self) -> Rollup:
-        return Rollup(self._schema, self._policy)
+    def _new_rollup(self, arms: ExperimentArms | None) -> Rollup:
+        return Rollup(self._schema, self._policy, arms)
 
 
 class _StateSizeWatch:

@@ -22,6 +22,8 @@ class DeliverySettings:
     druid_timeout_seconds: float
     schema: RollupSchema
     time_policy: TimePolicy
+    decisions_url: str | None = None
+    """Where the sites' rules are: their experiments fill the `variant` dimension."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliverySettings:
@@ -47,6 +49,7 @@ class DeliverySettings:
                     Env.FUTURE_TOLERANCE_SECONDS, defaults.FUTURE_TOLERANCE_SECONDS, minimum=0
                 ),
             ),
+            decisions_url=read.optional(Env.DECISIONS_URL),
         )
 
     def required_quarantine_bucket(self) -> str:

@@ -9,12 +9,14 @@ from typing import Any
 import msgspec
 
 from riptide.rollup import state as state_codec
+from riptide.rollup.arms import ExperimentArms
 from riptide.rollup.exceptions import LateEventError, UnrollableEventError
 from riptide.rollup.layout import layout_for
 from riptide.rollup.schema import RollupSchema
 from riptide.rollup.time_policy import FUTURE_CLAMPED, LATE_ACCEPTED, TimePolicy
 
-Key = tuple[int, tuple[str | None, ...]]
+Key = tuple[int, tuple[Any, ...]]
+"""(minute, dimension values): text or None, and for a multi-value dimension a sorted tuple."""
 
 MINUTES_PER_DAY = 1440
 SECONDS_PER_DAY = 86_400
@@ -38,10 +40,20 @@ class Rollup:
     segment, so its rows are delivered apart (see `split_late`).
     """
 
-    def __init__(self, schema: RollupSchema, time_policy: TimePolicy) -> None:
+    def __init__(
+        self,
+        schema: RollupSchema,
+        time_policy: TimePolicy,
+        arms: ExperimentArms | None = None,
+    ) -> None:
+        """`arms`: the experiments the derived `variant` dimension attributes events to; without
+        them (or without such a dimension) it stays empty."""
         self.schema = schema
         self.time_policy = time_policy
         self._layout = layout_for(schema)
+        inputs = self._layout.derivation_inputs
+        self._arms = arms if arms and arms.by_site and inputs else None
+        self._arm_inputs = inputs or (0, 0, 0)
         self._rows: dict[Key, list[Any]] = {}
         self._counters = dict.fromkeys(COUNTER_NAMES, 0)
         self._late_minutes: set[int] = set()
@@ -67,13 +79,14 @@ class Rollup:
                 or received_at is None
                 or not (timestamp.tzinfo and received_at.tzinfo)
             ):
-                minute = self._minute(timestamp, received_at, arrived_at)
+                event_time = self._event_time(timestamp, received_at, arrived_at)
             else:
                 lowest, highest = self._quiet_ages
                 if lowest <= received_at - timestamp <= highest:
-                    minute = int(timestamp.timestamp() // 60)
+                    event_time = timestamp.timestamp()
                 else:
-                    minute = self._minute(timestamp, received_at, arrived_at)
+                    event_time = self._event_time(timestamp, received_at, arrived_at)
+            minute = int(event_time // 60)
         except UnrollableEventError as error:
             self._counters[LATE_REJECTED if type(error) is LateEventError else INVALID] += 1
             raise
@@ -82,6 +95,9 @@ class Rollup:
         dimensions = layout.dimensions_by_raw.get(raw)
         if dimensions is None:
             dimensions = layout.resolve_dimensions(raw)
+        arms = self._arms
+        if arms is not None:
+            dimensions = self._with_arms(arms, dimensions, values, event_time)
         key = (minute, dimensions)
         row = self._rows.get(key)
         if row is None:
@@ -89,8 +105,26 @@ class Rollup:
         row[0] += 1
         layout.add_metrics(row, values)
 
-    def _minute(self, timestamp: Any, received_at: Any, arrived_at: float | None) -> int:
-        """The event's minute under the time policy (`add` inlines the common on-time case)."""
+    def _with_arms(
+        self,
+        arms: ExperimentArms,
+        dimensions: tuple[Any, ...],
+        values: tuple[Any, ...],
+        event_time: float,
+    ) -> tuple[Any, ...]:
+        """The dimensions with the derived one (the last) set to the event's experiment arms."""
+        site_at, anonymous_at, user_at = self._arm_inputs
+        site = values[site_at]
+        if site not in arms.by_site:
+            return dimensions
+        unit = values[anonymous_at] or values[user_at]  # assignment_unit, inlined
+        if not unit:
+            return dimensions
+        labels = arms.labels(site, unit, event_time)
+        return dimensions if labels is None else (*dimensions[:-1], labels)
+
+    def _event_time(self, timestamp: Any, received_at: Any, arrived_at: float | None) -> float:
+        """The event's time under the time policy (`add` inlines the common on-time case)."""
         if timestamp is None:
             raise UnrollableEventError("timestamp: missing")
         if received_at is not None:
@@ -104,11 +138,10 @@ class Rollup:
         event_time, counter = self.time_policy.place(_epoch_seconds(timestamp), received_time)
         if counter is not None:
             self._counters[counter] += 1
-        minute = int(event_time // 60)
         received_later_day = event_time // SECONDS_PER_DAY < received_time // SECONDS_PER_DAY
         if counter == LATE_ACCEPTED and received_later_day:
-            self._late_minutes.add(minute)
-        return minute
+            self._late_minutes.add(int(event_time // 60))
+        return event_time
 
     def merge(self, other: Rollup) -> None:
         """Fold another rollup of the same schema into this one; `other` is left as it was."""
@@ -209,10 +242,16 @@ class Rollup:
 
     @classmethod
     def from_state(
-        cls, schema: RollupSchema, time_policy: TimePolicy, state: dict[str, Any]
+        cls,
+        schema: RollupSchema,
+        time_policy: TimePolicy,
+        state: dict[str, Any],
+        arms: ExperimentArms | None = None,
     ) -> Rollup:
-        """Rebuild a rollup from `to_state`; ValueError if the state does not fit the schema."""
-        rollup = cls(schema, time_policy)
+        """Rebuild a rollup from `to_state`; ValueError if the state does not fit the schema.
+
+        Rows keep the arms they were given; `arms` attribute the events added from now on."""
+        rollup = cls(schema, time_policy, arms)
         rollup._rows, counters = state_codec.decode(rollup._layout, state)
         for name in COUNTER_NAMES:
             rollup._counters[name] = counters.get(name, 0)

@@ -4,6 +4,11 @@ A row is a list ``[events, sum..., sketch...]`` keyed by ``(minute, dimension va
 per-event work (reading fields, resolving fallbacks and conditions, adding to a row's slots)
 runs as small functions generated here for the schema, so the accumulator neither looks a name
 up nor loops over metrics per event.
+
+Dimension values are in layout order: the read dimensions as the settings list them, then the
+derived one (if any), whose value is a sorted tuple of strings (a multi-value dimension) or
+None. The derived dimension's inputs are read after the read dimensions' inputs, so they never
+enter the memo of resolved dimensions (they would make it one entry per shopper).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 import msgspec
 
 from riptide.rollup.events import EventDecoder
-from riptide.rollup.schema import Metric, MetricKind, Path, RollupSchema, Source
+from riptide.rollup.schema import Dimension, Metric, MetricKind, Path, RollupSchema, Source
 from riptide.rollup.sketches import SketchCodec
 
 _RAW_DIMENSION_CACHE_LIMIT = 100_000
@@ -32,28 +37,43 @@ class RowLayout:
         self.decoder = EventDecoder(schema)
         sums = [m for m in schema.metrics if m.kind in (MetricKind.LONG_SUM, MetricKind.DOUBLE_SUM)]
         sketches = [m for m in schema.metrics if m.kind is MetricKind.HLL_SKETCH]
-        self.dimension_names = tuple(d.name for d in schema.dimensions)
+        read = [d for d in schema.dimensions if d.derive is None]
+        derived = [d for d in schema.dimensions if d.derive is not None]
+        self.dimension_names = tuple(d.name for d in read + derived)
+        self.multi_value_names = tuple(d.name for d in derived)
+        """Multi-value dimensions: the last ones of `dimension_names`."""
         self.sum_names = tuple(m.name for m in sums)
         self.sketch_names = tuple(m.name for m in sketches)
         self.sketch_codecs = tuple(SketchCodec(m) for m in sketches)
         self.first_sketch_slot = 1 + len(sums)
         self._sum_zeros = tuple(0.0 if m.kind is MetricKind.DOUBLE_SUM else 0 for m in sums)
 
-        dimension_positions = _positions(d.source for d in schema.dimensions)
+        dimension_positions = _positions([d.paths() for d in read])
         self.dimension_inputs = len(dimension_positions)
-        """The first this many values `read` returns are the dimensions' inputs."""
+        """The first this many values `read` returns are the read dimensions' inputs."""
         positions = _positions(
-            [d.source for d in schema.dimensions] + [m.source for m in sums + sketches]  # type: ignore[misc]
+            [d.paths() for d in read + derived] + [m.source.paths() for m in sums + sketches]  # type: ignore[union-attr]
         )
         self.read = self.decoder.reader(positions)
+        self.derivation_inputs: tuple[int, ...] | None = (
+            tuple(positions[path] for path in derived[0].paths()) if derived else None
+        )
+        """Where the derived dimension's inputs are among the values `read` returns."""
         self.add_metrics = _metrics_adder(sums, sketches, positions)
         """add_metrics(row, values): the sums and sketches of one event's `read` values."""
-        self._resolve_dimensions = _dimensions_resolver(schema, dimension_positions)
+        self._resolve_dimensions = _dimensions_resolver(read, len(derived), dimension_positions)
         self._row_type = msgspec.defstruct(
             "RollupRow",
             [
-                (f"f{index}", str | None if index else str, msgspec.field(name=name))
-                for index, name in enumerate(["ts", *self.dimension_names])
+                ("f0", str, msgspec.field(name="ts")),
+                *(
+                    (f"f{index}", str | None, msgspec.field(name=d.name))
+                    for index, d in enumerate(read, start=1)
+                ),
+                *(
+                    (f"f{index}", tuple[str, ...] | None, msgspec.field(name=d.name))
+                    for index, d in enumerate(derived, start=1 + len(read))
+                ),
             ]
             + [
                 (
@@ -69,7 +89,7 @@ class RowLayout:
         self._metric_cells = _tuple_getter([slot_of.get(m.name, 0) for m in schema.metrics])
         self._sketch_factories = tuple(codec.new for codec in self.sketch_codecs)
         self._sketch_slots = range(self.first_sketch_slot, 1 + len(sums) + len(sketches))
-        self.dimensions_by_raw: dict[tuple[Any, ...], tuple[str | None, ...]] = {}
+        self.dimensions_by_raw: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         """Memo of `resolve_dimensions`: most events repeat the dimensions of earlier ones."""
 
     def new_row(self) -> list[Any]:
@@ -78,15 +98,16 @@ class RowLayout:
             row.append(new_sketch())
         return row
 
-    def output_row(self, ts: str, dimensions: tuple[str | None, ...], row: list[Any]) -> Any:
+    def output_row(self, ts: str, dimensions: tuple[Any, ...], row: list[Any]) -> Any:
         """One Druid row as a struct msgspec encodes directly (sketches as base64 bytes)."""
         cells = row.copy()
         for slot in self._sketch_slots:
             cells[slot] = cells[slot].serialize_compact()
         return self._row_type(ts, *dimensions, *self._metric_cells(cells))
 
-    def resolve_dimensions(self, raw: tuple[Any, ...]) -> tuple[str | None, ...]:
-        """The dimension values for an event's dimension inputs, remembered for next time.
+    def resolve_dimensions(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The dimension values for an event's dimension inputs, remembered for next time; the
+        derived dimension's is None (the accumulator fills it in per event).
 
         Only text is remembered: 1, 1.0 and True are equal keys but different dimension text.
         """
@@ -115,10 +136,10 @@ def as_sketch_key(value: Any) -> str:
     return value if type(value) is str else as_dimension_value(value)  # type: ignore[return-value]
 
 
-def _positions(sources: Any) -> dict[Path, int]:
+def _positions(path_lists: list[list[Path]]) -> dict[Path, int]:
     positions: dict[Path, int] = {}
-    for source in sources:
-        for path in source.paths():
+    for paths in path_lists:
+        for path in paths:
             positions.setdefault(path, len(positions))
     return positions
 
@@ -173,10 +194,11 @@ def _metrics_adder(
 
 
 def _dimensions_resolver(
-    schema: RollupSchema, positions: dict[Path, int]
+    read: list[Dimension], derived: int, positions: dict[Path, int]
 ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     writer = _CodeWriter()
-    values = "".join(f"{writer.first_present(d.source, positions)}, " for d in schema.dimensions)
+    values = "".join(f"{writer.first_present(d.source, positions)}, " for d in read)  # type: ignore[arg-type]
+    values += "None, " * derived
     return writer.function("resolve_dimensions", "values", [f"return ({values})"])
 
 

@@ -5,6 +5,9 @@ value is present (not null, not "") wins. In the settings a source is either a s
 separated by "|" (``"event|name"``) or a list of paths and ``{"path": ..., "when": {...}}``
 objects, so conditional fallbacks such as "properties.total, for Order Completed events" need no
 code.
+
+A dimension may instead be derived, ``{"derive": "experimentArms"}``: a multi-value dimension
+the rollup computes from fields it names itself (see `Derivation`).
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ DEFAULT_DIMENSIONS_JSON = json.dumps(
         "utm_campaign": "context.campaign.name",
         "product": "properties.product_id",
         "category": "properties.category",
+        "placement": "properties.placement",
+        "experiment": "properties.experiment",
+        "variant": {"derive": "experimentArms"},
     }
 )
 DEFAULT_METRICS_JSON = json.dumps(
@@ -73,6 +79,21 @@ DEFAULT_METRICS_JSON = json.dumps(
         },
     }
 )
+
+
+class Derivation(StrEnum):
+    EXPERIMENT_ARMS = "experimentArms"
+    """Multi-value: "<experiment>/<variant>" for every experiment of the event's site that
+    attributes the event's time, the variant recomputed from the event's assignment unit
+    (anonymousId, else userId). Orders are attributed to their shopper's arms this way."""
+
+
+DERIVATION_INPUTS: dict[Derivation, tuple[Path, ...]] = {
+    Derivation.EXPERIMENT_ARMS: (("site",), ("anonymousId",), ("userId",)),
+}
+"""The event fields each derivation reads, in the order the rollup hands them over."""
+MULTI_VALUE_HANDLING = "SORTED_ARRAY"
+"""Druid keeps a multi-value row's values sorted, duplicates included; ours come sorted."""
 
 
 class MetricKind(StrEnum):
@@ -105,8 +126,23 @@ class Source:
 
 @dataclass(frozen=True, slots=True)
 class Dimension:
+    """A dimension read from the event (`source`), or derived by the rollup (`derive`)."""
+
     name: str
-    source: Source
+    source: Source | None = None
+    derive: Derivation | None = None
+
+    def paths(self) -> list[Path]:
+        """Every field the dimension reads."""
+        if self.derive is not None:
+            return list(DERIVATION_INPUTS[self.derive])
+        return self.source.paths()  # type: ignore[union-attr]
+
+    def druid_spec(self) -> str | dict[str, Any]:
+        """Its entry in Druid's dimensionsSpec: a name, or a multi-value string dimension."""
+        if self.derive is None:
+            return self.name
+        return {"type": "string", "name": self.name, "multiValueHandling": MULTI_VALUE_HANDLING}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +184,12 @@ class RollupSchema:
         if not metrics:
             raise RollupSettingsError("metrics: at least one metric is required")
         return cls(
-            dimensions=tuple(
-                Dimension(name, _parse_source(f"dimensions.{name}", spec))
-                for name, spec in dimensions.items()
-            ),
+            dimensions=tuple(_parse_dimension(name, spec) for name, spec in dimensions.items()),
             metrics=tuple(_parse_metric(name, spec) for name, spec in metrics.items()),
         )
 
-    def druid_dimensions(self) -> list[str]:
-        return [dimension.name for dimension in self.dimensions]
+    def druid_dimensions(self) -> list[str | dict[str, Any]]:
+        return [dimension.druid_spec() for dimension in self.dimensions]
 
     def druid_metrics_spec(self) -> list[dict[str, Any]]:
         return [metric.druid_spec() for metric in self.metrics]
@@ -170,6 +203,25 @@ def _load_object(what: str, text: str) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise RollupSettingsError(f"{what}: expected a JSON object of name -> definition")
     return loaded
+
+
+def _parse_dimension(name: str, spec: Any) -> Dimension:
+    where = f"dimensions.{name}"
+    if not isinstance(spec, dict):
+        return Dimension(name, _parse_source(where, spec))
+    kinds = ", ".join(derivation.value for derivation in Derivation)
+    unknown = sorted(set(spec) - {"derive"})
+    if unknown or "derive" not in spec:
+        raise RollupSettingsError(
+            f'{where}: expected a path, a list of alternatives or {{"derive": ...}} '
+            f"(one of {kinds})"
+        )
+    try:
+        return Dimension(name, derive=Derivation(spec["derive"]))
+    except ValueError:
+        raise RollupSettingsError(
+            f"{where}.derive: {spec['derive']!r} is not one of {kinds}"
+        ) from None
 
 
 def _parse_metric(name: str, spec: Any) -> Metric:
@@ -252,6 +304,11 @@ def _parse_path(where: str, text: Any) -> Path:
 
 
 def _check_names(dimensions: tuple[Dimension, ...], metrics: tuple[Metric, ...]) -> None:
+    derived = [dimension.name for dimension in dimensions if dimension.derive is not None]
+    if len(derived) > 1:
+        raise RollupSettingsError(
+            f"dimensions.{derived[1]}: only one dimension may be derived, {derived[0]} already is"
+        )
     seen: set[str] = set()
     for kind, name in [("dimensions", d.name) for d in dimensions] + [
         ("metrics", m.name) for m in metrics
@@ -282,17 +339,17 @@ def _field_types(dimensions: tuple[Dimension, ...], metrics: tuple[Metric, ...])
                     "longSum and as doubleSum"
                 )
     types: dict[Path, Any] = {}
-    sources = [d.source for d in dimensions] + [m.source for m in metrics if m.source]
-    for source in sources:
-        for path in source.paths():
-            kind = summed.get(path)
-            types[path] = (
-                LongSumValue | None
-                if kind is MetricKind.LONG_SUM
-                else DoubleSumValue | None
-                if kind is MetricKind.DOUBLE_SUM
-                else Scalar | None
-            )
+    paths = [path for dimension in dimensions for path in dimension.paths()]
+    paths += [path for metric in metrics if metric.source for path in metric.source.paths()]
+    for path in paths:
+        kind = summed.get(path)
+        types[path] = (
+            LongSumValue | None
+            if kind is MetricKind.LONG_SUM
+            else DoubleSumValue | None
+            if kind is MetricKind.DOUBLE_SUM
+            else Scalar | None
+        )
     _check_prefixes(types)
     return types
 

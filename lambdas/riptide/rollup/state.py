@@ -5,8 +5,9 @@ distinct values and one small index per row; each sum; each sketch), as MessageP
 zlib-compressed and base64-encoded into one string: about a quarter of the size of plain JSON
 rows, and columns move between Python and MessagePack in C-level loops.
 Sketches go in their updatable form, which keeps their internal order, so a round trip gives
-back rows identical to the byte. The surrounding JSON names the layout, so a state written
-under other settings is refused rather than misread.
+back rows identical to the byte. A multi-value dimension's value (a sorted tuple of strings) is
+one entry of its column's distinct values, as an array. The surrounding JSON names the layout,
+so a state written under other settings is refused rather than misread.
 """
 
 from __future__ import annotations
@@ -26,13 +27,17 @@ VERSION = 1
 _COMPRESSION_LEVEL = 1
 _MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 
-Rows = dict[tuple[int, tuple[str | None, ...]], list[Any]]
+Rows = dict[tuple[int, tuple[Any, ...]], list[Any]]
+DimensionValue = str | tuple[str, ...] | None
+MULTI_VALUE_KEY = "multiValued"
+"""Header entry naming the multi-value dimensions; absent when there are none, so states of
+settings without one read as before."""
 
 
 class _Columns(msgspec.Struct, array_like=True, gc=False):
     first_minute: int
     minutes: list[int]
-    dimensions: list[tuple[list[str | None], list[int]]]
+    dimensions: list[tuple[list[DimensionValue], list[int]]]
     """Per dimension: its distinct values, and each row's position among them."""
     numbers: list[list[int | float]]
     """The events count, then each sum."""
@@ -62,8 +67,10 @@ def encode(layout: RowLayout, rows: Rows, counters: dict[str, int]) -> dict[str,
         ],
     )
     data = zlib.compress(_encode_columns(columns), _COMPRESSION_LEVEL)
+    multi_value = {MULTI_VALUE_KEY: list(layout.multi_value_names)}
     return {
         **_header(layout),
+        **(multi_value if layout.multi_value_names else {}),
         "counters": dict(counters),
         "rows": len(keys),
         "data": base64.b64encode(data).decode("ascii"),
@@ -79,6 +86,12 @@ def decode(layout: RowLayout, state: dict[str, Any]) -> tuple[Rows, dict[str, in
             raise ValueError(
                 f"state {name} is {state.get(name)!r}, these settings need {expected!r}"
             )
+    multi_value = state.get(MULTI_VALUE_KEY, [])
+    if multi_value != list(layout.multi_value_names):
+        raise ValueError(
+            f"state multi-value dimensions are {multi_value!r}, these settings need "
+            f"{list(layout.multi_value_names)!r}"
+        )
     counters = state.get("counters")
     if not isinstance(counters, dict) or not all(type(v) is int for v in counters.values()):
         raise ValueError("state counters must be an object of integers")
@@ -105,6 +118,14 @@ def _rows(layout: RowLayout, columns: _Columns) -> Rows:
         raise ValueError(
             f"state has {found} dimension, number and sketch columns, expected {shape}"
         )
+    multi_value_from = len(layout.dimension_names) - len(layout.multi_value_names)
+    for at, (values, _) in enumerate(columns.dimensions):
+        kind = tuple if at >= multi_value_from else str
+        if not all(value is None or type(value) is kind for value in values):
+            raise ValueError(
+                f"state dimension {layout.dimension_names[at]} holds values other than "
+                f"{'lists of text' if kind is tuple else 'text'}"
+            )
     try:
         dimension_columns = [
             list(map(values.__getitem__, positions)) for values, positions in columns.dimensions
@@ -124,7 +145,7 @@ def _rows(layout: RowLayout, columns: _Columns) -> Rows:
     return dict(zip(zip(minutes, dimensions, strict=True), cells, strict=True))
 
 
-def _dictionary_encoded(column: list[str | None]) -> tuple[list[str | None], list[int]]:
+def _dictionary_encoded(column: list[DimensionValue]) -> tuple[list[DimensionValue], list[int]]:
     position = {value: at for at, value in enumerate(dict.fromkeys(column))}
     return list(position), list(map(position.__getitem__, column))
 

@@ -17,6 +17,8 @@ from riptide.decisions.rules.facts import MISSING, Fact, Facts, parse_fact
 from riptide.decisions.rules.problems import Problems, index, is_number, key, type_name
 
 COMBINATORS = ("all", "any", "not")
+MAX_DEPTH = 16
+"""Most conditions nested in one another: deeper is a mistake, and it bounds evaluation."""
 
 
 class Condition(Protocol):
@@ -147,8 +149,11 @@ class FactTest:
         return OPERATORS[self.operator][1](value, self.operand, now_ms)
 
 
-def parse_condition(value: Any, path: str, problems: Problems) -> Condition | None:
+def parse_condition(value: Any, path: str, problems: Problems, depth: int = 1) -> Condition | None:
     """`value` as a condition; None (with its problems recorded) when it is not one."""
+    if depth > MAX_DEPTH:
+        problems.add(path, f"conditions nest at most {MAX_DEPTH} deep")
+        return None
     if not isinstance(value, dict):
         problems.add(path, f"a condition must be an object, not {type_name(value)}")
         return None
@@ -158,22 +163,26 @@ def parse_condition(value: Any, path: str, problems: Problems) -> Condition | No
             others = ", ".join(f"'{name}'" for name in value if name != combinators[0])
             problems.add(path, f"'{combinators[0]}' stands alone in its object, not with {others}")
             return None
-        return _parse_combinator(combinators[0], value[combinators[0]], path, problems)
+        return _parse_combinator(combinators[0], value[combinators[0]], path, problems, depth)
     if "fact" not in value:
         problems.add(path, "a condition needs 'fact' and one operator, or one of all/any/not")
         return None
     return _parse_test(value, path, problems)
 
 
-def _parse_combinator(name: str, operand: Any, path: str, problems: Problems) -> Condition | None:
+def _parse_combinator(
+    name: str, operand: Any, path: str, problems: Problems, depth: int
+) -> Condition | None:
     inner = key(path, name)
     if name == "not":
-        condition = parse_condition(operand, inner, problems)
+        condition = parse_condition(operand, inner, problems, depth + 1)
         return None if condition is None else Not(condition)
     items = problems.list(operand, inner)
     if items is None:
         return None
-    conditions = [parse_condition(item, index(inner, n), problems) for n, item in enumerate(items)]
+    conditions = [
+        parse_condition(item, index(inner, n), problems, depth + 1) for n, item in enumerate(items)
+    ]
     if any(condition is None for condition in conditions):
         return None
     parsed = tuple(c for c in conditions if c is not None)

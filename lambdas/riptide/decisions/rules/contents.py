@@ -46,7 +46,7 @@ class Content:
 
 @dataclass(frozen=True, slots=True)
 class ContentRef:
-    """A rule's or arm's content id, perhaps with templates."""
+    """A rule's content id, perhaps with templates, or a placement's fallback."""
 
     template: Template
     text: str

@@ -120,20 +120,15 @@ def _parse_experiment(
     )
     rule_ids = None if placement is None else rules_by_placement[placement]
     arms = _parse_arms(fields.get("arms", ABSENT), key(path, "arms"), rule_ids, contents, problems)
-    ended_at_ms = None
-    if status is ExperimentStatus.ENDED:
-        if "endedAt" not in fields:
-            problems.add(path, "an ended experiment needs 'endedAt'")
-        else:
-            ended_at_ms = parse_time_ms(fields["endedAt"], key(path, "endedAt"), problems)
-    for name in ("endedAt", "winner"):
-        if name in fields and status is not None and status is not ExperimentStatus.ENDED:
-            problems.add(key(path, name), f"only an ended experiment has '{name}'")
+    ended_at_ms = _parse_end(fields, path, status, started_at_ms, problems)
     winner = fields.get("winner")
-    if winner is not None and arms is not None and winner not in {arm.name for arm, _ in arms}:
+    names = {arm.name for arm, _ in arms or ()}
+    if (
+        winner is not None
+        and arms is not None
+        and (not isinstance(winner, str) or winner not in names)
+    ):
         problems.add(key(path, "winner"), f"unknown arm {winner!r}")
-    if started_at_ms is not None and ended_at_ms is not None and ended_at_ms <= started_at_ms:
-        problems.add(key(path, "endedAt"), "must be after startedAt")
     if len(problems.found) > before or arms is None:
         return None
     experiment = Experiment(
@@ -147,6 +142,28 @@ def _parse_experiment(
         winner=winner,
     )
     return ExperimentPlan(experiment, {arm.name: effect for arm, effect in arms})
+
+
+def _parse_end(
+    fields: dict[str, Any],
+    path: str,
+    status: ExperimentStatus | None,
+    started_at_ms: int | None,
+    problems: Problems,
+) -> int | None:
+    """When an ended experiment ended; only an ended one names its end and winner."""
+    if status is not ExperimentStatus.ENDED:
+        for name in ("endedAt", "winner"):
+            if name in fields and status is not None:
+                problems.add(key(path, name), f"only an ended experiment has '{name}'")
+        return None
+    if "endedAt" not in fields:
+        problems.add(path, "an ended experiment needs 'endedAt'")
+        return None
+    ended_at_ms = parse_time_ms(fields["endedAt"], key(path, "endedAt"), problems)
+    if started_at_ms is not None and ended_at_ms is not None and ended_at_ms <= started_at_ms:
+        problems.add(key(path, "endedAt"), "must be after startedAt")
+    return ended_at_ms
 
 
 def _status(value: Any, path: str, problems: Problems) -> ExperimentStatus | None:

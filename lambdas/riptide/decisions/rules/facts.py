@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from riptide.decisions.rules.problems import Problems
+from riptide.decisions.rules.problems import Problems, is_number
 
 ROOTS = ("profile", "page", "trends")
 
@@ -32,9 +32,12 @@ MISSING: Final = _Missing()
 def top_category(profile: dict[str, Any]) -> Any:
     """The category of highest affinity (the first of equals), or MISSING when none."""
     affinity = profile.get("categoryAffinity")
-    if not isinstance(affinity, dict) or not affinity:
-        return MISSING
-    return max(affinity.items(), key=lambda item: item[1])[0]
+    scores = (
+        [(category, score) for category, score in affinity.items() if is_number(score)]
+        if isinstance(affinity, dict)
+        else []
+    )
+    return max(scores, key=lambda item: item[1])[0] if scores else MISSING
 
 
 DERIVED_PROFILE: dict[str, Callable[[dict[str, Any]], Any]] = {"topCategory": top_category}
@@ -67,7 +70,7 @@ class Facts:
 def _step(value: Any, segment: str) -> Any:
     if isinstance(value, dict):
         return value.get(segment, MISSING)
-    if isinstance(value, list) and segment.isdigit():
+    if isinstance(value, list) and segment.isascii() and segment.isdigit():
         position = int(segment)
         return value[position] if position < len(value) else MISSING
     return MISSING
@@ -109,7 +112,6 @@ class Fact:
 
     root: str
     segments: tuple[Template, ...]
-    text: str
 
     def value(self, facts: Facts) -> Any:
         path = [self.root]
@@ -163,7 +165,7 @@ def parse_fact(text: str, path: str, problems: Problems) -> Fact | None:
     templates = [parse_template(segment, path, problems) for segment in rest]
     if any(template is None for template in templates):
         return None
-    return Fact(root, tuple(t for t in templates if t is not None), text)
+    return Fact(root, tuple(t for t in templates if t is not None))
 
 
 def _split_outside_braces(text: str) -> list[str]:

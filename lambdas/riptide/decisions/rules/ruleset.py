@@ -24,7 +24,8 @@ from riptide.decisions.rules.facts import Facts
 @dataclass(frozen=True, slots=True)
 class Choice:
     """The content chosen for a placement. `exposed` only under a running experiment: the
-    decision is then an exposure of `experiment` / `variant` (HOLDOUT included)."""
+    decision is then an exposure of `experiment` / `variant` (HOLDOUT included). A paused or
+    ended experiment names the arm it gives everybody, unexposed: log it without them."""
 
     placement: str
     content_id: str
