@@ -1,10 +1,12 @@
-"""The decision engine in a local run: the demo rules, the decide API and the trends job.
+"""The decision engine in a local run: the demo rules, the decide API, the trends job, and what
+the run's experiments found.
 
 The rules are the repository's demo rules (tools/local/decisions/rules/<site>.json), copied into
 the run's own DECISIONS_URL directory, where the trends job writes its documents beside them.
-With the Lambda ingress the decide API is the context
-Lambda behind a local HTTP API of its own, in several execution environments (each decide call
-waits for Kinesis); with the collector ingress it is the collector's own route.
+With the Lambda ingress the decide API is the context Lambda behind a local HTTP API of its own,
+in several execution environments (each decide call waits for Kinesis); with the collector
+ingress it is the collector's own route. The experiments' reports are `riptide experiment
+report`'s, read from the run's datasource once Druid holds everything.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from infra.settings import Settings
 from riptide.contract import CONTEXT, TRENDS
 from riptide.decisions.documents import RULES_PREFIX
+from tools.experiment_report import ReportScope, experiment_report
 from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws
 from tools.local.function_pool import FunctionPool
 from tools.local.gateway import CONTEXT_ROUTES, LocalHttpApi
+from tools.local.rollup_store import DruidHttp
 
 DEMO_RULES = Path(__file__).with_name("decisions") / "rules"
 CONTEXT_ENVIRONMENTS = 4
@@ -75,3 +80,13 @@ def trends_function(settings: Settings) -> FunctionSpec:
     return FunctionSpec(
         TRENDS.service, aws.REGION, settings.trends_timeout_seconds, settings.trends_memory_mb
     )
+
+
+def experiment_reports(druid: DruidHttp, datasource: str) -> list[dict[str, Any]]:
+    """Each demo experiment's report: its JSON, with the rendered table as `text`."""
+    found = []
+    for check in EXPERIMENTS:
+        scope = ReportScope(check.experiment, datasource, control=check.control)
+        report = experiment_report(druid, scope)
+        found.append({**report.to_json(), "text": report.render(), "findsLift": check.finds_lift})
+    return found

@@ -57,7 +57,9 @@ from tools.local.ndjson_druid import NdjsonDruid
 from tools.local.progress import Progress, Snapshot
 from tools.local.report import RunFigures
 from tools.local.rollup_store import (
+    DruidHttp,
     DruidRollupStore,
+    DruidUnreachableError,
     NdjsonRollupStore,
     RollupStore,
 )
@@ -140,6 +142,7 @@ class Run:
     browser: BrowserShoppers | None = None
     decide_served_by: str = ""
     trends: Schedule | None = None
+    druid_admin: DruidHttp | None = None
     phase: str = "sending"
     started: float = field(default_factory=time.monotonic)
 
@@ -257,7 +260,21 @@ class Run:
             returns=asdict(self.load.returns) if self.load.decisions else {},
             trends_runs=self.trends.invocations if self.trends else 0,
             trends_failures=self.trends.failures if self.trends else 0,
+            lift_required=self.druid_admin is not None and self.load.decisions is not None,
+            **self._experiments(settle_problem),
         )
+
+    def _experiments(self, settle_problem: str | None) -> dict[str, Any]:
+        """The experiments' reports, once Druid holds everything (it answers SQL)."""
+        if self.druid_admin is None or self.load.decisions is None:
+            return {}
+        if settle_problem is not None:
+            return {"experiments_problem": "the run did not settle"}
+        try:
+            reports = decisions_run.experiment_reports(self.druid_admin, self.datasource)
+        except DruidUnreachableError as error:
+            return {"experiments_problem": str(error)}
+        return {"experiments": reports}
 
     def _ms_per_request(self, requests: int) -> float:
         """Producer Lambda duration, or the collector's CPU time, per request."""
@@ -422,6 +439,7 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
         ),
         decide_served_by=decide_served_by,
         trends=trends,
+        druid_admin=accounts.admin() if options.use_druid else None,
     )
 
 
