@@ -2,12 +2,13 @@
 
 Each test runs `riptide demo` as a user does (a subprocess, its own process and environment):
 shopper traffic over HTTP through the producer, Kinesis (moto) and the consumer into the real
-Druid started by scripts/druid. Then the test asks Druid itself, with its own SQL, for
-SUM(events) in the run's datasource and compares it with the events the load generator saw
-accepted, and with the events the run counted in the stream. The second run injects faults
-(throttled PutRecords, Druid refusing connections then answering 503, consumer invokes that
-crash before or after doing their work). Druid must be running; these tests fail, never skip,
-when it is not.
+Druid started by scripts/druid, the shoppers asking the context Lambda for decisions as they
+go. Then the test asks Druid itself, with its own SQL, for SUM(events) in the run's datasource
+and compares it with the events the load generator saw accepted plus the Decision Made events
+the decide API promised, and with the events the run counted in the stream. The second run
+injects faults (throttled PutRecords, Druid refusing connections then answering 503, consumer
+invokes that crash before or after doing their work). Druid must be running; these tests fail,
+never skip, when it is not.
 """
 
 from __future__ import annotations
@@ -92,23 +93,45 @@ def druid_sum_of_events(druid: Druid, datasource: str) -> int:
     return row["events"]
 
 
-def test_every_accepted_event_is_in_druid_exactly_once(druid: Druid, tmp_path: Path) -> None:
-    """HTTP clients as the server SDKs send, and shop pages in Chromium with analytics-next."""
+def druid_decisions(druid: Druid, datasource: str) -> int:
+    [row] = druid.sql(
+        f'SELECT COALESCE(SUM("events"), 0) AS "events" FROM "{datasource}" '
+        "WHERE \"event\" = 'Decision Made'"
+    )
+    return row["events"]
+
+
+def test_every_accepted_event_and_decision_is_in_druid_exactly_once(
+    druid: Druid, tmp_path: Path
+) -> None:
+    """HTTP clients as the server SDKs send, asking for decisions, and shop pages in Chromium
+    with analytics-next. A run this short need not find the experiment's lift; its exit code
+    says whether it did."""
     completed, report = run_demo(tmp_path, *SHORT_RUN, "--browser")
 
-    assert completed.returncode == 0, completed.stdout[-4000:]
-    assert "CHECK: distinct events accepted" in completed.stdout and ": PASS" in completed.stdout
-    assert report["accepted"] > 5000
+    assert report["exactly_once"], completed.stdout[-4000:]
+    assert completed.returncode == (0 if report["lift_found"] else 1), completed.stdout[-4000:]
+    assert "CHECK: distinct events accepted" in completed.stdout
+    assert "Decision Made events" in completed.stdout and "): PASS" in completed.stdout
+    assert report["accepted"] > 1000, "each visit waits for its decisions; the rate is lower"
     assert report["sent"] == report["accepted"] + report["rejected"]
     assert report["rejected"] == report["bad_sent"] > 0
     assert report["unexpected_rejections"] == 0
     assert set(report["browser_visits"]) == {"standard", "batching"}
     assert report["browser_sent"] == report["browser_accepted"] > 0
     assert report["browser_missing"] == report["browser_failed_visits"] == 0
-    accepted = report["accepted"] + report["browser_accepted"]
+    assert report["decide_statuses"] == {"200": report["decide_calls"]}
+    assert report["decisions_made"] == 2 * report["decide_calls"] > 200, "two placements each"
+    assert report["returns"]["scheduled"] > 0
+    accepted = report["accepted"] + report["browser_accepted"] + report["decisions_made"]
     assert report["stream_events"] == accepted
     assert report["stream_repeated_message_ids"] == 0
     assert druid_sum_of_events(druid, report["datasource"]) == accepted
+    assert druid_decisions(druid, report["datasource"]) == report["decisions_made"]
+    assert {experiment["experiment"] for experiment in report["experiments"]} == {
+        "cart-banner",
+        "picks-aa",
+    }
     profiles = report["profiles"]
     assert profiles["applied"] == accepted and profiles["unusable"] == profiles["replayed"] == 0
     assert profiles["samples"], "shoppers who log in at checkout have joined profiles"
@@ -117,7 +140,7 @@ def test_every_accepted_event_is_in_druid_exactly_once(druid: Druid, tmp_path: P
 def test_nothing_is_lost_or_doubled_when_kinesis_throttles_druid_fails_and_the_consumer_crashes(
     druid: Druid, tmp_path: Path
 ) -> None:
-    completed, report = run_demo(tmp_path, *SHORT_RUN, "--inject-faults")
+    completed, report = run_demo(tmp_path, *SHORT_RUN, "--inject-faults", "--no-decisions")
 
     assert completed.returncode == 0, completed.stdout[-4000:]
     faults = report["fault_counts"]
@@ -138,7 +161,7 @@ def test_nothing_is_lost_or_doubled_when_kinesis_throttles_druid_fails_and_the_c
 def test_requests_sent_again_minutes_later_are_counted_once(druid: Druid, tmp_path: Path) -> None:
     """As browser SDKs resending from storage and server SDKs retrying a timeout do."""
     completed, report = run_demo(
-        tmp_path, *SHORT_RUN, "--resend-share", "0.05", "--settle-timeout", "400"
+        tmp_path, *SHORT_RUN, "--resend-share", "0.05", "--settle-timeout", "400", "--no-decisions"
     )
 
     assert completed.returncode == 0, completed.stdout[-4000:]
