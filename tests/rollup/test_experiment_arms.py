@@ -184,7 +184,7 @@ def test_a_state_written_without_the_multi_value_dimension_is_refused():
     state = rollup.to_state()
     plain = {key: value for key, value in state.items() if key != "multiValued"}
 
-    with pytest.raises(ValueError, match=r"multi-value dimensions are \[\], these settings"):
+    with pytest.raises(ValueError, match=r"\(multi-value \[\]\), these settings need"):
         Rollup.from_state(DEFAULT_SCHEMA, TimePolicy(), plain)
 
 

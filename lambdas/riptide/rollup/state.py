@@ -7,7 +7,9 @@ rows, and columns move between Python and MessagePack in C-level loops.
 Sketches go in their updatable form, which keeps their internal order, so a round trip gives
 back rows identical to the byte. A multi-value dimension's value (a sorted tuple of strings) is
 one entry of its column's distinct values, as an array. The surrounding JSON names the layout,
-so a state written under other settings is refused rather than misread.
+so a state written under other settings is refused rather than misread; one written before
+dimensions were added (a deploy that adds dimensions, with windows open) is read with those
+dimensions empty, so a settings change never quarantines the open windows' events.
 """
 
 from __future__ import annotations
@@ -82,16 +84,11 @@ def decode(layout: RowLayout, state: dict[str, Any]) -> tuple[Rows, dict[str, in
     if not isinstance(state, dict):
         raise ValueError(f"state must be a JSON object, got {type(state).__name__}")
     for name, expected in _header(layout).items():
-        if state.get(name) != expected:
+        if name != "dimensions" and state.get(name) != expected:
             raise ValueError(
                 f"state {name} is {state.get(name)!r}, these settings need {expected!r}"
             )
-    multi_value = state.get(MULTI_VALUE_KEY, [])
-    if multi_value != list(layout.multi_value_names):
-        raise ValueError(
-            f"state multi-value dimensions are {multi_value!r}, these settings need "
-            f"{list(layout.multi_value_names)!r}"
-        )
+    dimensions, multi_value = _stored_dimensions(layout, state)
     counters = state.get("counters")
     if not isinstance(counters, dict) or not all(type(v) is int for v in counters.values()):
         raise ValueError("state counters must be an object of integers")
@@ -103,13 +100,54 @@ def decode(layout: RowLayout, state: dict[str, Any]) -> tuple[Rows, dict[str, in
         raise ValueError(f"state data is not an encoded rollup: {error}") from None
     if inflater.unconsumed_tail:
         raise ValueError("state data inflates past the size limit")
-    return _rows(layout, columns), counters
+    rows = _rows(layout, dimensions, multi_value, columns)
+    if dimensions != list(layout.dimension_names):
+        rows = _with_added_dimensions(layout, dimensions, rows)
+    return rows, counters
 
 
-def _rows(layout: RowLayout, columns: _Columns) -> Rows:
+def _stored_dimensions(layout: RowLayout, state: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The state's dimensions and multi-value dimensions: these settings' own, or some of them
+    in the same order and of the same kind (the state predates the others)."""
+    dimensions = state.get("dimensions")
+    multi_value = state.get(MULTI_VALUE_KEY, [])
+    wanted = list(layout.dimension_names)
+    wanted_multi_value = list(layout.multi_value_names)
+    if dimensions == wanted and multi_value == wanted_multi_value:
+        return dimensions, multi_value
+    readable = (
+        isinstance(dimensions, list)
+        and isinstance(multi_value, list)
+        and len(set(dimensions)) == len(dimensions)
+        and [name for name in wanted if name in dimensions] == dimensions
+        and [name for name in wanted_multi_value if name in dimensions] == multi_value
+        and dimensions[len(dimensions) - len(multi_value) :] == multi_value
+    )
+    if not readable:
+        raise ValueError(
+            f"state dimensions are {dimensions!r} (multi-value {multi_value!r}), these settings "
+            f"need {wanted!r} (multi-value {wanted_multi_value!r}) or some of them"
+        )
+    return dimensions, multi_value
+
+
+def _with_added_dimensions(layout: RowLayout, dimensions: list[str], rows: Rows) -> Rows:
+    """Rows keyed by these settings' dimensions, those the state lacks empty."""
+    positions = [
+        dimensions.index(name) if name in dimensions else None for name in layout.dimension_names
+    ]
+    return {
+        (minute, tuple(None if at is None else values[at] for at in positions)): cells
+        for (minute, values), cells in rows.items()
+    }
+
+
+def _rows(
+    layout: RowLayout, dimension_names: list[str], multi_value_names: list[str], columns: _Columns
+) -> Rows:
     count = len(columns.minutes)
     shape = (
-        len(layout.dimension_names),
+        len(dimension_names),
         layout.first_sketch_slot,
         len(layout.sketch_codecs),
     )
@@ -118,12 +156,12 @@ def _rows(layout: RowLayout, columns: _Columns) -> Rows:
         raise ValueError(
             f"state has {found} dimension, number and sketch columns, expected {shape}"
         )
-    multi_value_from = len(layout.dimension_names) - len(layout.multi_value_names)
+    multi_value_from = len(dimension_names) - len(multi_value_names)
     for at, (values, _) in enumerate(columns.dimensions):
         kind = tuple if at >= multi_value_from else str
         if not all(value is None or type(value) is kind for value in values):
             raise ValueError(
-                f"state dimension {layout.dimension_names[at]} holds values other than "
+                f"state dimension {dimension_names[at]} holds values other than "
                 f"{'lists of text' if kind is tuple else 'text'}"
             )
     try:
