@@ -34,7 +34,7 @@ from tools.local.collector_load import LOCAL_WRITE_KEY, run_local_load, run_remo
 from tools.local.druid_access import DruidAccounts
 from tools.local.http_load import HttpLoadPlan
 from tools.local.pipeline import RunOptions, run_pipeline
-from tools.local.report import render, write_json
+from tools.local.report import RunFigures, render, write_json
 from tools.local.rollup_store import DruidHttp, DruidUnreachableError
 
 EXIT_PASS = 0
@@ -74,13 +74,18 @@ def demo(args: argparse.Namespace) -> int:
         decisions=not args.no_decisions,
     )
     out = sys.stdout
+
+    def report(figures: RunFigures) -> None:
+        write_json(figures, Path(figures.run_dir) / "report.json")
+        print(render(figures, args.cost_rate), file=out, flush=True)
+
     try:
-        figures = run_pipeline(options, out)
+        figures = run_pipeline(options, out, serve=report if args.serve else None)
     except (DruidUnreachableError, ConfigurationError) as error:
         print(f"riptide demo: {error}", file=sys.stderr)
         return EXIT_SETUP
-    write_json(figures, Path(figures.run_dir) / "report.json")
-    print(render(figures, args.cost_rate), file=out)
+    if not args.serve:
+        report(figures)
     return EXIT_PASS if figures.passed else EXIT_FAIL
 
 
@@ -284,6 +289,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="shoppers ask for no decisions (the traffic of earlier versions for a seed), no "
         "trends job, no experiment check",
+    )
+    run.add_argument(
+        "--serve",
+        action="store_true",
+        help="after the report, keep the pipeline running until Ctrl-C, for your own events, "
+        "decide calls and experiment reports (it prints where each answers)",
     )
     run.add_argument(
         "--reconcile-every",

@@ -34,6 +34,7 @@ from infra.environment import (
 )
 from infra.settings import Settings
 from riptide.contract import CONSUMER, PRODUCER, PROFILES, RECONCILER, TRENDS, Env, MetricName
+from riptide.decisions.rulebook import DEFAULT_MAX_AGE_SECONDS
 from tools.lambda_kit.context import FunctionSpec
 from tools.local import aws, decisions_run, profiles
 from tools.local.browser_load import BrowserCounts, BrowserShoppers
@@ -97,8 +98,15 @@ class RunOptions:
     """Shoppers ask for decisions and react to them; the run looks for the experiment's lift."""
 
 
-def run_pipeline(options: RunOptions, out: TextIO) -> RunFigures:
-    """Start everything, send the traffic, wait for Druid to hold it, and gather the figures."""
+def run_pipeline(
+    options: RunOptions, out: TextIO, serve: Callable[[RunFigures], None] | None = None
+) -> RunFigures:
+    """Start everything, send the traffic, wait for Druid to hold it, and gather the figures.
+
+    With `serve`, it is called with the figures while every part still runs, then the parts
+    keep serving until the process is interrupted: for a user's own events, decide calls and
+    experiment reports against the run.
+    """
     with contextlib.ExitStack() as stack:
         run = _start(options, stack)
         if run.faults:
@@ -115,7 +123,42 @@ def run_pipeline(options: RunOptions, out: TextIO) -> RunFigures:
                 run.browser.wait()
             run.phase = "draining"
             settle_problem = _wait_until_settled(options.settle_timeout_seconds, run.unsettled)
-        return run.figures(options, settle_problem)
+        figures = run.figures(options, settle_problem)
+        if serve is not None:
+            serve(figures)
+            _serve_until_interrupted(run, out)
+        return figures
+
+
+def _serve_until_interrupted(run: Run, out: TextIO) -> None:
+    """Say where everything answers, then wait for Ctrl-C."""
+    site = SITES[0]
+    lines = [
+        "Serving until Ctrl-C. Send your own traffic, e.g. for " + site.name + ":",
+        f"  events:   curl -u {site.write_key}: -H 'Content-Type: application/json' "
+        f'{run.ingest_url}/v1/track -d \'{{"anonymousId": "a1", "event": '
+        '"Order Completed", "properties": {"total": 20}}\'',
+    ]
+    if run.decide_url:
+        lines.append(
+            f"  decide:   curl -H 'Authorization: Bearer {site.read_key}' {run.decide_url}"
+            f'/v1/decide -d \'{{"anonymousId": "a1", "placements": ["home-hero"]}}\''
+        )
+    if run.decide_url and run.collector is None:
+        lines.append(
+            f"  profile:  curl -H 'Authorization: Bearer {site.read_key}' "
+            f"{run.decide_url}/v1/profiles/a1"
+        )
+    lines += [
+        "  report:   scripts/riptide experiment report --experiment cart-banner "
+        f"--datasource {run.datasource}",
+        f"  rules:    {run.run_dir.resolve()}/decisions/rules/ (edits are read within "
+        f"{DEFAULT_MAX_AGE_SECONDS:.0f} s)",
+    ]
+    print("\n".join(lines), file=out, flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
 
 
 @dataclass
@@ -141,6 +184,9 @@ class Run:
     profile_run: profiles.ProfileRun
     browser: BrowserShoppers | None = None
     decide_served_by: str = ""
+    ingest_url: str = ""
+    decide_url: str | None = None
+    """The context API's (which also serves profile reads) or the collector's."""
     trends: Schedule | None = None
     druid_admin: DruidHttp | None = None
     phase: str = "sending"
@@ -438,6 +484,8 @@ def _start(options: RunOptions, stack: contextlib.ExitStack) -> Run:
             else None
         ),
         decide_served_by=decide_served_by,
+        ingest_url=url,
+        decide_url=decide_url,
         trends=trends,
         druid_admin=accounts.admin() if options.use_druid else None,
     )
