@@ -172,7 +172,7 @@ class ExperimentReport:
             "conversion",
             "revenue/user",
             f"conversion vs {scope.control} (95% CI)",
-            "revenue/user vs control",
+            f"revenue/user vs {scope.control}",
         )
         table = [header]
         for arm in self.arms:
