@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -131,7 +132,8 @@ def run_pipeline(
 
 
 def _serve_until_interrupted(run: Run, out: TextIO) -> None:
-    """Say where everything answers, then wait for Ctrl-C."""
+    """Say where everything answers, then wait for Ctrl-C or SIGTERM (either one, even in a
+    background job, which starts with SIGINT ignored), and let the run stop every part."""
     site = SITES[0]
     lines = [
         "Serving until Ctrl-C. Send your own traffic, e.g. for " + site.name + ":",
@@ -140,22 +142,22 @@ def _serve_until_interrupted(run: Run, out: TextIO) -> None:
         '"Order Completed", "properties": {"total": 20}}\'',
     ]
     if run.decide_url:
+        bearer = f"curl -H 'Authorization: Bearer {site.read_key}'"
         lines.append(
-            f"  decide:   curl -H 'Authorization: Bearer {site.read_key}' {run.decide_url}"
-            f'/v1/decide -d \'{{"anonymousId": "a1", "placements": ["home-hero"]}}\''
+            f"  decide:   {bearer} {run.decide_url}/v1/decide "
+            '-d \'{"anonymousId": "a1", "placements": ["home-hero"]}\''
         )
-    if run.decide_url and run.collector is None:
-        lines.append(
-            f"  profile:  curl -H 'Authorization: Bearer {site.read_key}' "
-            f"{run.decide_url}/v1/profiles/a1"
-        )
-    lines += [
-        "  report:   scripts/riptide experiment report --experiment cart-banner "
-        f"--datasource {run.datasource}",
-        f"  rules:    {run.run_dir.resolve()}/decisions/rules/ (edits are read within "
-        f"{DEFAULT_MAX_AGE_SECONDS:.0f} s)",
-    ]
+        if run.collector is None:
+            lines.append(f"  profile:  {bearer} {run.decide_url}/v1/profiles/a1")
+        lines += [
+            "  report:   scripts/riptide experiment report --experiment cart-banner "
+            f"--datasource {run.datasource}",
+            f"  rules:    {run.run_dir.resolve()}/decisions/rules/ (edits are read within "
+            f"{DEFAULT_MAX_AGE_SECONDS:.0f} s)",
+        ]
     print("\n".join(lines), file=out, flush=True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         while True:
             time.sleep(3600)
